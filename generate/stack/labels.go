@@ -8,20 +8,22 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 	LabelPartOf    = "app.kubernetes.io/part-of"
 	LabelManagedBy = "app.kubernetes.io/managed-by"
-	// LabelEnvironment names the Vigil environment an object was rendered for.
+	// LabelEnvironment names the Vigil environment an object was rendered
+	// for. Generators do not set it: the overlay compiler adds it to every
+	// object through the environment's kustomization, so that bases stay the
+	// same for every environment.
 	LabelEnvironment = "vigil.dev/environment"
 )
 
 // Labels returns the recommended labels of one workload. name is the
 // application ("prometheus"), component its role in it ("controller").
 // The result is a fresh map the caller may extend.
-func Labels(env, name, component, version string) map[string]string {
+func Labels(name, component, version string) map[string]string {
 	l := map[string]string{
-		LabelName:        name,
-		LabelInstance:    name,
-		LabelPartOf:      "vigil",
-		LabelManagedBy:   "vigil",
-		LabelEnvironment: env,
+		LabelName:      name,
+		LabelInstance:  name,
+		LabelPartOf:    "vigil",
+		LabelManagedBy: "vigil",
 	}
 	if component != "" {
 		l[LabelComponent] = component

@@ -1,0 +1,355 @@
+// Package generate is Vigil's library: it loads an environment directory
+// (CUE) against the embedded schema, checks it, and builds the typed
+// Kubernetes objects of the whole monitoring and logging stack.
+//
+// The pipeline is load → validate → generate objects; package overlays
+// compiles the objects into kustomize bases, overlays and Flux
+// Kustomizations, verifies them and writes them.
+package generate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/token"
+	"cuelang.org/go/mod/modfile"
+
+	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/schema"
+)
+
+// Environment is a loaded, validated environment: its decoded value and where
+// it came from.
+type Environment struct {
+	// Spec is the concrete environment every generator reads.
+	Spec *env.Environment
+	// Dir is the environment directory as given to Load.
+	Dir string
+	// Warnings are advice that did not stop loading (an Elasticsearch data
+	// volume on NFS, say). In a strict environment they are errors instead.
+	Warnings Diagnostics
+}
+
+// languageVersion is written into the module file Vigil supplies when an
+// environment directory is not inside a CUE module.
+const languageVersion = "v0.16.0"
+
+// virtualRoot is where embedded environments are mounted in CUE's overlay;
+// it never exists on disk.
+const virtualRoot = "/vigil-embedded"
+
+// Load reads the CUE package in dir, unifies it with the embedded
+// #Environment schema, requires it to be concrete, decodes it and runs the
+// Go checks. Every problem is returned at once as Diagnostics, each with the
+// file, line and column relative to the working directory. The user's files
+// are never written: the schema reaches CUE through an in-memory overlay.
+func Load(ctx context.Context, dir string) (*Environment, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("load %s: not a directory; give the directory that holds the environment's .cue files", dir)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	root, modulePath, err := findModule(abs)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	overlay := map[string]load.Source{}
+	if root == "" {
+		// A bare directory: give it a module of its own, in memory.
+		root = abs
+		overlay[filepath.Join(root, "cue.mod", "module.cue")] = load.FromString(
+			fmt.Sprintf("module: %q\nlanguage: version: %q\n", "vigil.local/environment", languageVersion))
+	}
+	if modulePath != schema.ModulePath {
+		if err := addSchema(overlay, filepath.Join(root, "cue.mod", "gen", filepath.FromSlash(schema.ImportPath))); err != nil {
+			return nil, err
+		}
+	}
+	return loadInstance(ctx, loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay})
+}
+
+// LoadFS loads an environment embedded in the binary: fsys mirrors the
+// repository layout below the module root (so dir is "environments/prod"
+// and a shared package at "environments/fleet" is importable as
+// "github.com/vigil-stack/vigil/environments/fleet").
+func LoadFS(ctx context.Context, fsys fs.FS, dir string) (*Environment, error) {
+	overlay := map[string]load.Source{
+		path.Join(virtualRoot, "cue.mod", "module.cue"): load.FromString(
+			fmt.Sprintf("module: %q\nlanguage: version: %q\n", schema.ModulePath, languageVersion)),
+	}
+	if err := addSchema(overlay, path.Join(virtualRoot, "schema")); err != nil {
+		return nil, err
+	}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".cue") {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		overlay[path.Join(virtualRoot, p)] = load.FromBytes(b)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load embedded %s: %w", dir, err)
+	}
+	return loadInstance(ctx, loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay})
+}
+
+type loadRequest struct {
+	dir, display, root, cwd string
+	overlay                 map[string]load.Source
+}
+
+func addSchema(overlay map[string]load.Source, dir string) error {
+	files, err := schema.Files()
+	if err != nil {
+		return fmt.Errorf("read embedded schema: %w", err)
+	}
+	for name, b := range files {
+		overlay[filepath.Join(dir, name)] = load.FromBytes(b)
+	}
+	return nil
+}
+
+// findModule walks up from dir to the nearest cue.mod/module.cue and returns
+// its directory and module path, or "" when there is none.
+func findModule(dir string) (root, modulePath string, err error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		f := filepath.Join(d, "cue.mod", "module.cue")
+		b, err := os.ReadFile(f)
+		if err == nil {
+			mf, err := modfile.ParseNonStrict(b, f)
+			if err != nil {
+				return "", "", fmt.Errorf("read CUE module file: %w", err)
+			}
+			return d, strings.SplitN(mf.Module, "@", 2)[0], nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", "", err
+		}
+		if filepath.Dir(d) == d {
+			return "", "", nil
+		}
+	}
+}
+
+func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg := &load.Config{Dir: req.dir, ModuleRoot: req.root, Overlay: req.overlay}
+	insts := load.Instances([]string{".", schema.ImportPath}, cfg)
+	pos := positioner{cwd: req.cwd}
+	for _, inst := range insts {
+		if inst.Err != nil {
+			return nil, pos.cueDiagnostics(inst.Err, cue.Value{})
+		}
+	}
+	// One context per environment: CUE values are not safe for concurrent
+	// use, and a fresh context keeps one environment's memory its own.
+	cctx := cuecontext.New()
+	vals, err := cctx.BuildInstances(insts)
+	if err != nil {
+		return nil, pos.cueDiagnostics(err, cue.Value{})
+	}
+	user, schemaPkg := vals[0], vals[1]
+	def := schemaPkg.LookupPath(cue.ParsePath("#Environment"))
+	if err := def.Err(); err != nil {
+		return nil, fmt.Errorf("embedded schema is broken: %w", err)
+	}
+	if err := user.Err(); err != nil {
+		return nil, pos.cueDiagnostics(err, cue.Value{})
+	}
+
+	merged := def.Unify(user)
+	if err := merged.Validate(cue.Concrete(true), cue.Final()); err != nil {
+		return nil, pos.cueDiagnostics(err, def)
+	}
+	var spec env.Environment
+	if err := merged.Decode(&spec); err != nil {
+		return nil, pos.cueDiagnostics(err, def)
+	}
+
+	diags := append(pos.secretLooking(merged), pos.issues(merged, Check(&spec))...)
+	if spec.Strict {
+		for i := range diags {
+			diags[i].Severity = SeverityError
+		}
+	}
+	diags.sort()
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return &Environment{Spec: &spec, Dir: req.display, Warnings: diags}, nil
+}
+
+// positioner turns CUE errors and Go issues into Diagnostics with positions
+// relative to the working directory.
+type positioner struct{ cwd string }
+
+func (p positioner) file(pos token.Pos) (string, int, int) {
+	if !pos.IsValid() {
+		return "", 0, 0
+	}
+	name := pos.Filename()
+	if rel, err := filepath.Rel(p.cwd, name); err == nil && !strings.HasPrefix(rel, "..") {
+		name = rel
+	}
+	return name, pos.Line(), pos.Column()
+}
+
+func (p positioner) isSchemaFile(pos token.Pos) bool {
+	f := filepath.ToSlash(pos.Filename())
+	return strings.Contains(f, "/cue.mod/gen/"+schema.ImportPath+"/") ||
+		strings.HasPrefix(f, virtualRoot+"/schema/") ||
+		(strings.HasSuffix(path.Dir(f), "/schema") && strings.HasPrefix(f, p.cwd))
+}
+
+// cueDiagnostics converts CUE's errors. def, when valid, is the schema
+// definition; it tells which paths hold secret references, so that a
+// literal written there is reported without echoing the value.
+func (p positioner) cueDiagnostics(err error, def cue.Value) Diagnostics {
+	var out Diagnostics
+	seen := map[string]bool{}
+	for _, e := range cueerrors.Errors(err) {
+		fieldPath := trimDefinition(e.Path())
+		d := Diagnostic{Path: env.PathString(fieldPath)}
+		d.File, d.Line, d.Column = p.file(p.userPosition(e))
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		if def.Exists() && isSecretRef(schemaAt(def, fieldPath)) && strings.Contains(msg, "conflicting values") {
+			msg = "a secret value is written here literally; secrets never go into an environment. " +
+				"Reference a Secret instead: {secret: \"<name>\", key: \"<key>\"} (optionally sops: \"<file>.sops.yaml\")"
+		} else {
+			msg += hint(msg)
+		}
+		d.Message = msg
+		if k := d.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		out = Diagnostics{{Message: err.Error()}}
+	}
+	out.sort()
+	return out
+}
+
+// userPosition picks the position of an error in the user's files rather
+// than in the schema, so the message points at the line to change.
+func (p positioner) userPosition(e cueerrors.Error) token.Pos {
+	positions := append([]token.Pos{e.Position()}, e.InputPositions()...)
+	for _, pos := range positions {
+		if pos.IsValid() && !p.isSchemaFile(pos) {
+			return pos
+		}
+	}
+	for _, pos := range positions {
+		if pos.IsValid() {
+			return pos
+		}
+	}
+	return token.NoPos
+}
+
+// hint says what to do about the common kinds of CUE mistakes.
+func hint(msg string) string {
+	switch {
+	case strings.Contains(msg, "field not allowed"):
+		return ": the schema has no such field; check its spelling and place (`gen schema` lists every field)"
+	case strings.Contains(msg, "incomplete value"), strings.Contains(msg, "required but not present"):
+		return ": set this field; it has no default"
+	case strings.Contains(msg, "mismatched types"):
+		return ": give a value of the type the schema expects (`gen schema` shows it)"
+	case strings.Contains(msg, "does not satisfy"), strings.Contains(msg, "out of bound"), strings.Contains(msg, "invalid value"):
+		return ": use a value the schema allows (`gen schema` shows the constraint)"
+	case strings.Contains(msg, "conflicting values"):
+		return ": the field is set twice to different values (perhaps here and in a shared package); keep one"
+	}
+	return ""
+}
+
+func trimDefinition(p []string) []string {
+	if len(p) > 0 && strings.HasPrefix(p[0], "#") {
+		return p[1:]
+	}
+	return p
+}
+
+// schemaAt finds the schema of a field, following pattern constraints
+// ([Name=string]: …) for keys of collections.
+func schemaAt(def cue.Value, fieldPath []string) cue.Value {
+	v := def
+	for _, f := range fieldPath {
+		next := lookupField(v, f)
+		if !next.Exists() {
+			next = v.LookupPath(cue.MakePath(cue.AnyString))
+		}
+		if !next.Exists() {
+			return next
+		}
+		v = next
+	}
+	return v
+}
+
+func lookupField(v cue.Value, name string) cue.Value {
+	for _, sel := range []cue.Selector{cue.Str(name), cue.Str(name).Optional(), cue.Str(name).Required()} {
+		if f := v.LookupPath(cue.MakePath(sel)); f.Exists() {
+			return f
+		}
+	}
+	return cue.Value{}
+}
+
+// isSecretRef reports whether a schema value is a #SecretRef: a struct with
+// exactly the fields secret, key and sops.
+func isSecretRef(v cue.Value) bool {
+	return v.Exists() && lookupField(v, "secret").Exists() && lookupField(v, "key").Exists() && lookupField(v, "sops").Exists()
+}
+
+// issues positions the Go checks' findings at the user's field, or at the
+// nearest enclosing field the user wrote when the value is a default.
+func (p positioner) issues(v cue.Value, issues []env.Issue) Diagnostics {
+	out := make(Diagnostics, 0, len(issues))
+	for _, is := range issues {
+		d := Diagnostic{Path: env.PathString(is.Path), Message: is.Message}
+		if is.Warning {
+			d.Severity = SeverityWarning
+		}
+		for n := len(is.Path); n >= 0; n-- {
+			sels := make([]cue.Selector, n)
+			for i, f := range is.Path[:n] {
+				sels[i] = cue.Str(f)
+			}
+			pos := v.LookupPath(cue.MakePath(sels...)).Pos()
+			if pos.IsValid() && !p.isSchemaFile(pos) {
+				d.File, d.Line, d.Column = p.file(pos)
+				break
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}

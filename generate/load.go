@@ -304,7 +304,7 @@ func schemaAt(def cue.Value, fieldPath []string) cue.Value {
 	for _, f := range fieldPath {
 		next := lookupField(v, f)
 		if !next.Exists() {
-			next = v.LookupPath(cue.MakePath(cue.AnyString))
+			next = patternOf(v, f)
 		}
 		if !next.Exists() {
 			return next
@@ -312,6 +312,21 @@ func schemaAt(def cue.Value, fieldPath []string) cue.Value {
 		v = next
 	}
 	return v
+}
+
+// patternOf returns what a collection's pattern constraint ([Name]: T)
+// makes of a field called name, or a non-existent value when no pattern
+// accepts that name.
+func patternOf(v cue.Value, name string) cue.Value {
+	if v.IncompleteKind() != cue.StructKind {
+		return cue.Value{}
+	}
+	probe := v.FillPath(cue.MakePath(cue.Str(name)), v.Context().CompileString("_"))
+	f := probe.LookupPath(cue.MakePath(cue.Str(name)))
+	if !f.Exists() || f.Err() != nil {
+		return cue.Value{}
+	}
+	return f
 }
 
 func lookupField(v cue.Value, name string) cue.Value {
@@ -323,10 +338,22 @@ func lookupField(v cue.Value, name string) cue.Value {
 	return cue.Value{}
 }
 
-// isSecretRef reports whether a schema value is a #SecretRef: a struct with
-// exactly the fields secret, key and sops.
+// isSecretRef reports whether a schema value is a #SecretRef: a struct
+// declaring exactly the fields secret, key and sops (a map whose pattern
+// would accept those names is not one).
 func isSecretRef(v cue.Value) bool {
-	return v.Exists() && lookupField(v, "secret").Exists() && lookupField(v, "key").Exists() && lookupField(v, "sops").Exists()
+	if !v.Exists() || v.IncompleteKind() != cue.StructKind {
+		return false
+	}
+	it, err := v.Fields(cue.Optional(true))
+	if err != nil {
+		return false
+	}
+	var names []string
+	for it.Next() {
+		names = append(names, it.Selector().Unquoted())
+	}
+	return strings.Join(names, ",") == "secret,key,sops"
 }
 
 // issues positions the Go checks' findings at the user's field, or at the

@@ -46,7 +46,6 @@ func schemaDefinition(ctx context.Context) (cue.Value, error) {
 	return def, def.Err()
 }
 
-
 func writeFields(w io.Writer, v cue.Value, path []string) error {
 	it, err := v.Fields(cue.Optional(true))
 	if err != nil {

@@ -303,4 +303,3 @@ func Unstructured(t testing.TB, o stack.Object) *unstructured.Unstructured {
 	}
 	return &unstructured.Unstructured{Object: m}
 }
-

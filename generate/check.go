@@ -482,8 +482,10 @@ func SecretRefs(e *env.Environment) []SecretRefUse {
 	}
 	add(e.Monitoring.Grafana.Admin.Password, "monitoring", "grafana", "admin", "password")
 	hs := e.Spark.HistoryServer
-	add(&hs.Credentials.AccessKeyID, "spark", "historyServer", "credentials", "accessKeyId")
-	add(&hs.Credentials.SecretAccessKey, "spark", "historyServer", "credentials", "secretAccessKey")
+	if e.SparkHistoryEnabled() {
+		add(&hs.Credentials.AccessKeyID, "spark", "historyServer", "credentials", "accessKeyId")
+		add(&hs.Credentials.SecretAccessKey, "spark", "historyServer", "credentials", "secretAccessKey")
+	}
 	if hs.S3 != nil {
 		add(hs.S3.CABundle, "spark", "historyServer", "s3", "caBundle")
 	}

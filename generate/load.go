@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -162,7 +163,7 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	pos := positioner{cwd: req.cwd}
 	for _, inst := range insts {
 		if inst.Err != nil {
-			return nil, pos.cueDiagnostics(inst.Err, cue.Value{})
+			return nil, pos.cueDiagnostics(inst.Err, cue.Value{}, cue.Value{})
 		}
 	}
 	// One context per environment: CUE values are not safe for concurrent
@@ -170,7 +171,7 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	cctx := cuecontext.New()
 	vals, err := cctx.BuildInstances(insts)
 	if err != nil {
-		return nil, pos.cueDiagnostics(err, cue.Value{})
+		return nil, pos.cueDiagnostics(err, cue.Value{}, cue.Value{})
 	}
 	user, schemaPkg := vals[0], vals[1]
 	def := schemaPkg.LookupPath(cue.ParsePath("#Environment"))
@@ -178,16 +179,16 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 		return nil, fmt.Errorf("embedded schema is broken: %w", err)
 	}
 	if err := user.Err(); err != nil {
-		return nil, pos.cueDiagnostics(err, cue.Value{})
+		return nil, pos.cueDiagnostics(err, def, user)
 	}
 
 	merged := def.Unify(user)
 	if err := merged.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, pos.cueDiagnostics(err, def)
+		return nil, pos.cueDiagnostics(err, def, user)
 	}
 	var spec env.Environment
 	if err := merged.Decode(&spec); err != nil {
-		return nil, pos.cueDiagnostics(err, def)
+		return nil, pos.cueDiagnostics(err, def, user)
 	}
 
 	diags := append(pos.secretLooking(merged), pos.issues(merged, Check(&spec))...)
@@ -227,16 +228,31 @@ func (p positioner) isSchemaFile(pos token.Pos) bool {
 
 // cueDiagnostics converts CUE's errors. def, when valid, is the schema
 // definition; it tells which paths hold secret references, so that a
-// literal written there is reported without echoing the value.
-func (p positioner) cueDiagnostics(err error, def cue.Value) Diagnostics {
-	var out Diagnostics
-	seen := map[string]bool{}
+// literal written there is reported without echoing the value. user, when
+// valid, is the user's own value: a field the user left out has no
+// position of its own, so it is reported at the nearest enclosing field the
+// user wrote.
+func (p positioner) cueDiagnostics(err error, def, user cue.Value) Diagnostics {
+	type candidate struct {
+		d    Diagnostic
+		rank int
+	}
+	best := map[string]candidate{}
+	var order []string
 	for _, e := range cueerrors.Errors(err) {
-		fieldPath := trimDefinition(e.Path())
-		d := Diagnostic{Path: env.PathString(fieldPath)}
-		d.File, d.Line, d.Column = p.file(p.userPosition(e))
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
+		if strings.Contains(msg, "errors in empty disjunction") {
+			// A summary of the errors that follow it.
+			continue
+		}
+		fieldPath := trimDefinition(e.Path())
+		d := Diagnostic{Path: env.PathString(fieldPath)}
+		pos := p.userPosition(e)
+		if (!pos.IsValid() || p.isSchemaFile(pos)) && user.Exists() {
+			pos = p.nearestUserPosition(user, fieldPath)
+		}
+		d.File, d.Line, d.Column = p.file(pos)
 		if def.Exists() && isSecretRef(schemaAt(def, fieldPath)) && strings.Contains(msg, "conflicting values") {
 			msg = "a secret value is written here literally; secrets never go into an environment. " +
 				"Reference a Secret instead: {secret: \"<name>\", key: \"<key>\"} (optionally sops: \"<file>.sops.yaml\")"
@@ -244,10 +260,20 @@ func (p positioner) cueDiagnostics(err error, def cue.Value) Diagnostics {
 			msg += hint(msg)
 		}
 		d.Message = msg
-		if k := d.String(); !seen[k] {
-			seen[k] = true
-			out = append(out, d)
+		// A value that fails a disjunction (*1 | int) fails each arm; keep
+		// the most telling failure per field and position.
+		key := fmt.Sprintf("%s:%d:%d:%s", d.File, d.Line, d.Column, d.Path)
+		c := candidate{d, messageRank(msg)}
+		if prev, ok := best[key]; !ok {
+			order = append(order, key)
+			best[key] = c
+		} else if c.rank > prev.rank {
+			best[key] = c
 		}
+	}
+	out := make(Diagnostics, 0, len(order))
+	for _, k := range order {
+		out = append(out, best[k].d)
 	}
 	if len(out) == 0 {
 		out = Diagnostics{{Message: err.Error()}}
@@ -271,6 +297,39 @@ func (p positioner) userPosition(e cueerrors.Error) token.Pos {
 		}
 	}
 	return token.NoPos
+}
+
+// messageRank orders CUE messages by how much they tell a user: a broken
+// constraint beats a type mismatch, which beats a clash with a default.
+func messageRank(msg string) int {
+	switch {
+	case strings.Contains(msg, "invalid value"), strings.Contains(msg, "out of bound"), strings.Contains(msg, "does not satisfy"):
+		return 3
+	case strings.Contains(msg, "mismatched types") && againstType.MatchString(msg):
+		return 2
+	case strings.Contains(msg, "secret value"):
+		return 4
+	}
+	return 1
+}
+
+// againstType matches a conflict with a type rather than with a default
+// value: "conflicting values "two" and int".
+var againstType = regexp.MustCompile(`conflicting values .+ and (int|string|bool|float|number|bytes|struct|list|\{.*\}|\[.*\]) \(mismatched`)
+
+// nearestUserPosition finds the deepest prefix of path the user wrote, or
+// else the first field of the user's package.
+func (p positioner) nearestUserPosition(user cue.Value, path []string) token.Pos {
+	sels := env.Selectors(path)
+	for n := len(sels); n > 0; n-- {
+		if pos := user.LookupPath(cue.MakePath(sels[:n]...)).Pos(); pos.IsValid() && !p.isSchemaFile(pos) {
+			return pos
+		}
+	}
+	if it, err := user.Fields(); err == nil && it.Next() {
+		return it.Value().Pos()
+	}
+	return user.Pos()
 }
 
 // hint says what to do about the common kinds of CUE mistakes.
@@ -365,12 +424,9 @@ func (p positioner) issues(v cue.Value, issues []env.Issue) Diagnostics {
 		if is.Warning {
 			d.Severity = SeverityWarning
 		}
-		for n := len(is.Path); n >= 0; n-- {
-			sels := make([]cue.Selector, n)
-			for i, f := range is.Path[:n] {
-				sels[i] = cue.Str(f)
-			}
-			pos := v.LookupPath(cue.MakePath(sels...)).Pos()
+		sels := env.Selectors(is.Path)
+		for n := len(sels); n >= 0; n-- {
+			pos := v.LookupPath(cue.MakePath(sels[:n]...)).Pos()
 			if pos.IsValid() && !p.isSchemaFile(pos) {
 				d.File, d.Line, d.Column = p.file(pos)
 				break

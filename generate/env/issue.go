@@ -1,6 +1,7 @@
 package env
 
 import (
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -30,9 +31,19 @@ func P(fields ...string) []string { return fields }
 // PathString renders a path the way CUE prints it, quoting labels that are
 // not identifiers.
 func PathString(path []string) string {
+	return strings.TrimSpace(cue.MakePath(Selectors(path)...).String())
+}
+
+// Selectors turns a path into CUE selectors; an all-digit element of a path
+// is a list index (Go checks write jobNamespaces[1] as "jobNamespaces", "1").
+func Selectors(path []string) []cue.Selector {
 	sels := make([]cue.Selector, len(path))
 	for i, f := range path {
-		sels[i] = cue.Str(f)
+		if n, err := strconv.Atoi(f); err == nil && n >= 0 && strconv.Itoa(n) == f {
+			sels[i] = cue.Index(n)
+		} else {
+			sels[i] = cue.Str(f)
+		}
 	}
-	return strings.TrimSpace(cue.MakePath(sels...).String())
+	return sels
 }

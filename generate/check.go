@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/spark"
+	"github.com/vigil-stack/vigil/generate/stack"
 )
 
 // A rule is one of the cross-field checks that CUE cannot state clearly. The
@@ -23,6 +25,7 @@ var rules = []rule{
 	checkAlerting,         // 7, 13
 	checkNamespaces,       // 8, 9
 	checkSparkS3,          // 10, 11
+	checkSpark,            // what the Spark generator relies on
 	checkReplicas,         // 13
 	checkCoupling,         // 14
 	checkAudit,            // 15
@@ -309,10 +312,6 @@ func checkNamespaces(e *env.Environment) []env.Issue {
 	return out
 }
 
-// hadoopOfSpark is the Hadoop version each Spark line bundles; hadoop-aws
-// must match it exactly (Hadoop's troubleshooting guide).
-var hadoopOfSpark = map[string]string{"3.5": "3.3.4", "4.0": "3.4.1", "4.1": "3.4.2"}
-
 func checkSparkS3(e *env.Environment) []env.Issue {
 	if !e.SparkHistoryEnabled() {
 		return nil
@@ -337,12 +336,31 @@ func checkSparkS3(e *env.Environment) []env.Issue {
 	if !hs.BootstrapPrefix {
 		out = append(out, env.Errorf(p("spark", "historyServer", "bootstrapPrefix"), "an empty S3 prefix does not exist for S3A, and both the History Server and Spark's event log writer fail with FileNotFoundException; keep bootstrapPrefix: true"))
 	}
-	line := strings.Join(strings.SplitN(e.Spark.Version, ".", 3)[:2], ".")
-	want, known := hadoopOfSpark[line]
-	if !known {
-		out = append(out, env.Errorf(p("spark", "version"), fmt.Sprintf("Vigil knows the bundled Hadoop of Spark 3.5, 4.0 and 4.1, not %s; use one of those", line)))
-	} else if hs.HadoopAWSVersion != "" && hs.HadoopAWSVersion != want {
-		out = append(out, env.Errorf(p("spark", "historyServer", "hadoopAwsVersion"), fmt.Sprintf("Spark %s bundles Hadoop %s, and hadoop-aws must match it exactly (mixed versions fail on the classpath): use %s or leave it unset", e.Spark.Version, want, want)))
+	if s3a, known := spark.S3AFor(e.Spark.Version); known && hs.HadoopAWSVersion != "" && hs.HadoopAWSVersion != s3a.Hadoop {
+		out = append(out, env.Errorf(p("spark", "historyServer", "hadoopAwsVersion"), fmt.Sprintf("Spark %s bundles Hadoop %s, and hadoop-aws must match it exactly (mixed versions fail on the classpath): use %s or leave it unset", e.Spark.Version, s3a.Hadoop, s3a.Hadoop)))
+	}
+	if slices.Contains(strings.Split(hs.EventLog.Prefix, "/"), "..") || slices.Contains(strings.Split(hs.EventLog.Prefix, "/"), ".") {
+		out = append(out, env.Errorf(p("spark", "historyServer", "eventLog", "prefix"), "an S3 key prefix has no . or .. segments; S3A would read and write a different place than the History Server"))
+	}
+	return out
+}
+
+// checkSpark covers what the Spark generator needs beyond S3.
+func checkSpark(e *env.Environment) []env.Issue {
+	if !e.Spark.Enabled {
+		return nil
+	}
+	var out []env.Issue
+	if _, known := spark.S3AFor(e.Spark.Version); !known {
+		out = append(out, env.Errorf(p("spark", "version"), fmt.Sprintf("Vigil knows the bundled Hadoop of Spark %s, not %s; use one of those", strings.Join(spark.KnownLines(), ", "), spark.Line(e.Spark.Version))))
+	} else if _, pinned := stack.SparkRelease(e.Spark.Version); !pinned {
+		out = append(out, env.Errorf(p("spark", "version"), fmt.Sprintf("Spark %s has no pinned apache/spark image in Vigil's release table; use a published release (the History Server must run the jobs' exact version)", e.Spark.Version)))
+	}
+	if e.Spark.UI.IngressURLFormat != "" && !e.Spark.UI.Service {
+		out = append(out, env.Errorf(p("spark", "ui", "ingressUrlFormat"), "the operator builds each application's Ingress on its UI Service: set ui.service: true or drop ingressUrlFormat"))
+	}
+	if len(e.Spark.Operator.JobNamespaces) == 0 {
+		out = append(out, env.Errorf(p("spark", "operator", "jobNamespaces"), "list at least one namespace for Spark jobs; the operator watches only those"))
 	}
 	return out
 }

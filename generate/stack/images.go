@@ -1,5 +1,7 @@
 package stack
 
+import "sort"
+
 // Release is one pinned upstream release: the image Vigil runs and where its
 // version comes from. Every container image in the output comes from this
 // table, so an upgrade is one reviewed line.
@@ -16,18 +18,28 @@ type Release struct {
 func (r Release) Ref() string { return r.Image + ":" + r.Version }
 
 // pinned is every release of the table, for KnownImage.
-var pinned = map[string]bool{}
+var pinned = map[string]Release{}
 
 // pin declares one row of the table.
 func pin(image, version, source string) Release {
 	r := Release{Image: image, Version: version, Source: source}
-	pinned[r.Ref()] = true
+	pinned[r.Ref()] = r
 	return r
 }
 
 // KnownImage reports whether ref is an image of the table; tests use it
 // to prove that no image reaches the output unpinned.
-func KnownImage(ref string) bool { return pinned[ref] }
+func KnownImage(ref string) bool { _, ok := pinned[ref]; return ok }
+
+// Pinned lists the table, sorted by image reference.
+func Pinned() []Release {
+	out := make([]Release, 0, len(pinned))
+	for _, r := range pinned {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref() < out[j].Ref() })
+	return out
+}
 
 // The pinned releases. Prometheus and Alertmanager match the Go modules the
 // tests parse rules and configuration with (prometheus v0.316.0 is v3.16.0),
@@ -45,18 +57,52 @@ var (
 	SparkOperator = pin("ghcr.io/kubeflow/spark-operator/controller", "2.5.2", "kubeflow/spark-operator v2.5.2 (2026-07-30)")
 	Spark         = pin("docker.io/apache/spark", "4.0.4", "apache/spark 4.0.4, the base of spark-operator v2.5.2")
 
-	FluentBit      = pin("cr.fluentbit.io/fluent/fluent-bit", "5.1.1", "fluent-bit 5.1.1 (shipped by Fluent Operator 3.10.0)")
-	Fluentd        = pin("docker.io/fluent/fluentd", "v1.19.0-debian-1.0", "fluentd v1.19.0")
+	// The log agents and the Elasticsearch exporter (generate/fluentbit,
+	// generate/fluentd, generate/elasticsearch).
+	FluentBit = pin("cr.fluentbit.io/fluent/fluent-bit", "5.1.1", "fluent-bit 5.1.1 (shipped by Fluent Operator 3.10.0)")
+	// Fluentd is the aggregator image of fluent/fluentd-kubernetes-daemonset:
+	// the plain fluent/fluentd image has no Elasticsearch plugin.
+	Fluentd = pin("docker.io/fluent/fluentd-kubernetes-daemonset", "v1.19.3-debian-elasticsearch9-1.1", "fluent/fluentd-kubernetes-daemonset README (fluentd 1.19.3, fluent-plugin-elasticsearch 6.0.0, fluent-plugin-prometheus 2.2.2)")
+	// ElasticsearchExporter exports cluster health, disk and heap to
+	// Prometheus; ECK exports no metrics.
+	ElasticsearchExporter = pin("quay.io/prometheuscommunity/elasticsearch-exporter", "v1.11.0", "prometheus-community/elasticsearch_exporter v1.11.0 (2026-07-10)")
+
 	ECKOperator    = pin("docker.elastic.co/eck/eck-operator", "3.5.0", "elastic/cloud-on-k8s v3.5.0 (2026-07-24)")
 	Elasticsearch  = pin("docker.elastic.co/elasticsearch/elasticsearch", "9.4.3", "ECK v3.5.0 samples")
 	Kibana         = pin("docker.elastic.co/kibana/kibana", "9.4.3", "ECK v3.5.0 samples")
-	PureFBExporter = pin("quay.io/purestorage/pure-fb-om-exporter", "v1.1.6", "PureStorage-OpenConnect/pure-fb-openmetrics-exporter")
-	OTelCollector  = pin("docker.io/otel/opentelemetry-collector-contrib", "0.140.0", "open-telemetry/opentelemetry-collector-releases")
-	Tempo          = pin("docker.io/grafana/tempo", "2.9.0", "grafana/tempo")
-	Jaeger         = pin("docker.io/jaegertracing/jaeger", "2.12.0", "jaegertracing/jaeger v2")
+	PureFBExporter = pin("quay.io/purestorage/pure-fb-om-exporter", "v1.1.4", "PureStorage-OpenConnect/pure-fb-openmetrics-exporter tag v1.1.4 (2025-07-28), the newest tag of the repository")
+	// PureFAExporter is end of life (2024-09-30); only FlashArrays on Purity//FA < 6.6.11 with legacyExporter use it.
+	PureFAExporter = pin("quay.io/purestorage/pure-fa-om-exporter", "v1.0.26", "PureStorage-OpenConnect/pure-fa-openmetrics-exporter tag v1.0.26 (2025-04-28), its last tag")
+	OTelCollector  = pin("docker.io/otel/opentelemetry-collector-contrib", "0.159.0", "open-telemetry/opentelemetry-collector-releases v0.159.0 (2026-08-17)")
+	Tempo          = pin("docker.io/grafana/tempo", "3.0.3", "grafana/tempo v3.0.3 (2026-08-13)")
+	Jaeger         = pin("docker.io/jaegertracing/jaeger", "2.20.0", "jaegertracing/jaeger v2.20.0 (2026-07-19)")
 	Busybox        = pin("docker.io/library/busybox", "1.37.0", "busybox 1.37.0, for one-shot sysctl and bootstrap steps")
 	Curl           = pin("docker.io/curlimages/curl", "8.17.0", "curl 8.17.0, for bootstrap Jobs that call HTTP APIs")
 )
+
+// SparkRelease returns the apache/spark image of one Spark version, and false
+// for a version the table does not pin. The Spark History Server runs the
+// environment's spark.version (the jobs' Spark, so that it reads their rolled
+// and compressed event logs), so every published tag of the supported lines
+// is pinned: apache/spark-docker versions.json (2026-06-25) for 3.5.0–3.5.8,
+// 4.0.0–4.0.3 and 4.1.0–4.1.2; 4.0.4 is Spark above, the base of the
+// spark-operator v2.5.2 image.
+func SparkRelease(version string) (Release, bool) {
+	r, ok := sparkReleases[version]
+	return r, ok
+}
+
+var sparkReleases = func() map[string]Release {
+	m := map[string]Release{Spark.Version: Spark}
+	for _, v := range []string{
+		"3.5.0", "3.5.1", "3.5.2", "3.5.3", "3.5.4", "3.5.5", "3.5.6", "3.5.7", "3.5.8",
+		"4.0.0", "4.0.1", "4.0.2", "4.0.3",
+		"4.1.0", "4.1.1", "4.1.2",
+	} {
+		m[v] = pin(Spark.Image, v, "apache/spark "+v+" (apache/spark-docker versions.json)")
+	}
+	return m
+}()
 
 // NodeProblemDetector returns the NPD release for a Kubernetes minor version:
 // NPD versions v1.<minor>.<patch> since v1.34.0 (docs/versioning.md). Minors

@@ -30,7 +30,8 @@ var rules = []rule{
 	checkCoupling,         // 14
 	checkAudit,            // 15
 	checkPureExporter,     // 15
-	checkSecrets,          // 6
+	checkNodeProblemDetector,
+	checkSecrets, // 6
 }
 
 // Check runs every Go rule on a decoded environment. Load calls it; it is
@@ -446,6 +447,15 @@ func checkPureExporter(e *env.Environment) []env.Issue {
 		}
 	}
 	return out
+}
+
+func checkNodeProblemDetector(e *env.Environment) []env.Issue {
+	npd := e.NodeProblemDetector
+	m := npd.Monitors
+	if npd.Enabled && !m.Kernel && !m.Readonly && !m.Kubelet && !m.Containerd {
+		return []env.Issue{env.Errorf(p("nodeProblemDetector", "monitors"), "Node Problem Detector does not start without a monitor: enable one, or set nodeProblemDetector.enabled: false")}
+	}
+	return nil
 }
 
 func versionAtLeast(v string, want ...int) bool {

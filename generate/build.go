@@ -6,8 +6,27 @@ import (
 	"fmt"
 	"testing/fstest"
 
+	"github.com/vigil-stack/vigil/generate/alertmanager"
+	"github.com/vigil-stack/vigil/generate/audit"
+	"github.com/vigil-stack/vigil/generate/correlation"
+	"github.com/vigil-stack/vigil/generate/dashboards"
+	"github.com/vigil-stack/vigil/generate/elasticsearch"
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/fluentbit"
+	"github.com/vigil-stack/vigil/generate/fluentd"
+	"github.com/vigil-stack/vigil/generate/grafana"
+	"github.com/vigil-stack/vigil/generate/kubestatemetrics"
+	"github.com/vigil-stack/vigil/generate/namespaces"
+	"github.com/vigil-stack/vigil/generate/nodeexporter"
+	"github.com/vigil-stack/vigil/generate/npd"
+	"github.com/vigil-stack/vigil/generate/prometheus"
+	"github.com/vigil-stack/vigil/generate/prometheusoperator"
+	"github.com/vigil-stack/vigil/generate/pureexporter"
+	"github.com/vigil-stack/vigil/generate/rules"
+	"github.com/vigil-stack/vigil/generate/spark"
 	"github.com/vigil-stack/vigil/generate/stack"
+	"github.com/vigil-stack/vigil/generate/storage"
+	"github.com/vigil-stack/vigil/generate/tracing"
 )
 
 // component is one generator of the stack, in the order Build runs them.
@@ -18,7 +37,36 @@ type component struct {
 
 // components lists every generator. Order does not matter for the output
 // (a Set sorts itself) but keeps error messages predictable.
-var components = []component{}
+var components = []component{
+	{"namespaces", namespaces.Generate},
+	{"storage", storage.Generate},
+	{"prometheus-operator", prometheusoperator.Generate},
+	{"prometheus", prometheus.Generate},
+	{"alertmanager", alertmanager.Generate},
+	{"prometheus-rules", rules.Generate},
+	{"grafana", generateGrafana},
+	{"node-exporter", nodeexporter.Generate},
+	{"kube-state-metrics", kubestatemetrics.Generate},
+	{"node-problem-detector", npd.Generate},
+	{"spark", spark.Generate},
+	{"elasticsearch", elasticsearch.Generate},
+	{"fluent-bit", fluentbit.Generate},
+	{"fluentd", fluentd.Generate},
+	{"audit", audit.Generate},
+	{"pure-exporter", pureexporter.Generate},
+	{"tracing", tracing.Generate},
+	{"dashboards", dashboards.Generate},
+}
+
+// generateGrafana gives Grafana the datasources that correlate metrics,
+// logs and traces, and the dashboards.
+func generateGrafana(e *env.Environment, s *stack.Set) error {
+	ds, err := correlation.Datasources(e)
+	if err != nil {
+		return err
+	}
+	return grafana.GenerateWith(e, s, grafana.Options{Datasources: ds, Dashboards: dashboards.List(e)})
+}
 
 // Build generates the typed objects of every enabled component of a valid
 // environment.

@@ -17,7 +17,7 @@ import (
 // numbers in the comments are those of stack.md's validation rules.
 type rule func(e *env.Environment) []env.Issue
 
-var rules = []rule{
+var checks = []rule{
 	checkBackends,         // 3, 4, 5
 	checkRoles,            // unknown backends, roles that do not suit their use
 	checkPrometheusVolume, // 1
@@ -38,7 +38,7 @@ var rules = []rule{
 // exported for tools that build an env.Environment in Go.
 func Check(e *env.Environment) []env.Issue {
 	var out []env.Issue
-	for _, r := range rules {
+	for _, r := range checks {
 		out = append(out, r(e)...)
 	}
 	return out

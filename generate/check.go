@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/spark"
 	"github.com/vigil-stack/vigil/generate/stack"
+	"github.com/vigil-stack/vigil/generate/storage"
 )
 
 // A rule is one of the cross-field checks that CUE cannot state clearly. The
@@ -89,6 +90,9 @@ func checkBackends(e *env.Environment) []env.Issue {
 	}
 	if usesPure && e.Storage.PureSecret == nil {
 		out = append(out, env.Errorf(p("storage"), "Pure backends need the array credentials: set storage.pureSecret to the Secret px-pure-secret (key pure.json), by reference"))
+	}
+	if ps := e.Storage.PureSecret; ps != nil && (ps.Secret != storage.PureSecretName || ps.Key != storage.PureSecretKey) {
+		out = append(out, env.Errorf(p("storage", "pureSecret"), fmt.Sprintf("PX-CSI reads the array credentials only from Secret %s, key %s: name it so", storage.PureSecretName, storage.PureSecretKey)))
 	}
 	return out
 }
@@ -193,6 +197,9 @@ func checkElasticsearch(e *env.Environment) []env.Issue {
 	es := e.Logging.Elasticsearch
 	if len(es.NodeSets) == 0 {
 		out = append(out, env.Errorf(p("logging", "elasticsearch", "nodeSets"), "Elasticsearch needs at least one node set; declare one (for example nodeSets: default: {count: 3})"))
+	}
+	if es.Version != stack.Elasticsearch.Version {
+		out = append(out, env.Warnf(p("logging", "elasticsearch", "version"), fmt.Sprintf("Vigil pins and tests Elasticsearch %s with ECK %s; %s runs an image outside its release table", stack.Elasticsearch.Version, stack.ECKOperator.Version, es.Version)))
 	}
 	masters := 0
 	for _, n := range env.SortedKeys(es.NodeSets) {

@@ -109,9 +109,34 @@ func Generate(e *env.Environment, s *stack.Set) error {
 			continue
 		}
 		seen[p.name] = true
-		s.Add(Component, stack.Namespaces, namespace(e, p))
+		ns := namespace(e, p)
+		for k, v := range podSecurity(e, p.name) {
+			ns.Labels[k] = v
+		}
+		s.Add(Component, stack.Namespaces, ns)
 	}
 	return nil
+}
+
+// podSecurity returns the Pod Security admission labels of a namespace.
+// Where a node agent runs (node-exporter needs the host's network, PIDs and
+// file systems; Fluent Bit and the vm.max_map_count DaemonSet use the host)
+// the namespace must admit privileged pods, or a cluster that enforces Pod
+// Security by default would refuse them. Elsewhere Vigil only warns and
+// audits at "restricted": enforcing it would also bind the users' own Spark
+// jobs and upstream operators, which Vigil does not control.
+func podSecurity(e *env.Environment, ns string) map[string]string {
+	l := map[string]string{
+		"pod-security.kubernetes.io/warn":  "restricted",
+		"pod-security.kubernetes.io/audit": "restricted",
+	}
+	if (e.Monitoring.Enabled && e.Monitoring.NodeExporter.Enabled && ns == e.Monitoring.Namespace) ||
+		(e.Logging.Enabled && ns == e.Logging.Namespace) {
+		l["pod-security.kubernetes.io/enforce"] = "privileged"
+		delete(l, "pod-security.kubernetes.io/warn")
+		delete(l, "pod-security.kubernetes.io/audit")
+	}
+	return l
 }
 
 func namespace(e *env.Environment, p purpose) *corev1.Namespace {

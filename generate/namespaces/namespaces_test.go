@@ -136,3 +136,20 @@ func TestClusterLabelsNeverReplaceRecommended(t *testing.T) {
 		}
 	}
 }
+
+func TestPodSecurityAdmitsNodeAgents(t *testing.T) {
+	e := stacktest.Example(t, "prod")
+	var s stack.Set
+	if err := namespaces.Generate(e, &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range stacktest.Find[*corev1.Namespace](&s) {
+		want := ""
+		if ns.Name == e.Monitoring.Namespace || ns.Name == e.Logging.Namespace {
+			want = "privileged"
+		}
+		if got := ns.Labels["pod-security.kubernetes.io/enforce"]; got != want {
+			t.Errorf("%s: enforce %q, want %q", ns.Name, got, want)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package elasticsearch
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/stack"
+)
+
+// Where the operator and its CRDs come from.
+const (
+	// OperatorNamespace is where the ECK operator runs (rendered by package
+	// namespaces whenever logging is on).
+	OperatorNamespace = "elastic-system"
+	// CRDUpstreamName names the Flux source and Kustomization of the CRDs.
+	CRDUpstreamName = "eck-crds"
+	// Repository is ECK's source repository.
+	Repository = "https://github.com/elastic/cloud-on-k8s"
+	// CRDPath is the kustomization that builds the released all-crds.yaml:
+	// the controller-gen output under ../resources with ECK's patches.
+	CRDPath = "./config/crds/v1/patches"
+	// ChartRepository is Elastic's Helm repository, which publishes the
+	// operator chart deploy/eck-operator of the same release.
+	ChartRepository = "https://helm.elastic.co"
+	// Chart is the operator's chart.
+	Chart = "eck-operator"
+	// ReleaseName is the Helm release; the chart names its objects after
+	// it (StatefulSet elastic-operator, webhook elastic-webhook-server).
+	ReleaseName = "elastic-operator"
+	// helmRepositoryName names the HelmRepository.
+	helmRepositoryName = "elastic"
+)
+
+// OperatorVersion is the ECK release of the CRDs, the chart and the image.
+var OperatorVersion = stack.ECKOperator.Version
+
+// operatorValues are the chart values Vigil sets (deploy/eck-operator/values.yaml).
+type operatorValues struct {
+	// InstallCRDs is off: the CRDs are applied in the crds layer, before
+	// any operator, and must not be owned by a Helm release.
+	InstallCRDs bool `json:"installCRDs"`
+	// ManagedNamespaces makes the operator watch and reconcile the logging
+	// namespace only. Its RBAC stays a ClusterRole: the chart grants
+	// namespaced Roles only with createClusterScopedResources off, which
+	// Vigil keeps on so that the chart installs its ClusterRoles itself.
+	ManagedNamespaces []string                    `json:"managedNamespaces"`
+	Image             operatorImage               `json:"image"`
+	Resources         corev1.ResourceRequirements `json:"resources"`
+	// Telemetry off: ECK would otherwise report usage through Kibana.
+	Telemetry struct {
+		Disabled bool `json:"disabled"`
+	} `json:"telemetry"`
+}
+
+type operatorImage struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+}
+
+// operator references ECK's CRDs and installs the operator's chart.
+func operator(e *env.Environment, s *stack.Set) error {
+	s.AddUpstream(stack.Upstream{
+		Name:      CRDUpstreamName,
+		Component: OperatorComponent,
+		Layer:     stack.CRDs,
+		URL:       Repository,
+		Tag:       "v" + OperatorVersion,
+		Path:      CRDPath,
+	})
+	interval, err := time.ParseDuration(e.Flux.Interval)
+	if err != nil {
+		return fmt.Errorf("flux.interval: %w", err)
+	}
+	v := operatorValues{
+		ManagedNamespaces: []string{e.Logging.Namespace},
+		Image:             operatorImage{Repository: stack.ECKOperator.Image, Tag: stack.ECKOperator.Version},
+		// The chart's defaults, without its CPU limit.
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: mustQuantity("100m"), corev1.ResourceMemory: mustQuantity("150Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: mustQuantity("1Gi")},
+		},
+	}
+	v.Telemetry.Disabled = true
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("chart values: %w", err)
+	}
+	labels := stack.Labels(OperatorComponent, "operator", OperatorVersion)
+	repo := &sourcev1.HelmRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: helmRepositoryName, Namespace: OperatorNamespace, Labels: labels},
+		Spec:       sourcev1.HelmRepositorySpec{URL: ChartRepository, Interval: metav1.Duration{Duration: interval}},
+	}
+	release := &helmv2.HelmRelease{
+		ObjectMeta: metav1.ObjectMeta{Name: ReleaseName, Namespace: OperatorNamespace, Labels: labels},
+		Spec: helmv2.HelmReleaseSpec{
+			Interval:    metav1.Duration{Duration: interval},
+			ReleaseName: ReleaseName,
+			Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{
+				Chart:     Chart,
+				Version:   OperatorVersion,
+				SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: helmRepositoryName},
+			}},
+			Install: &helmv2.Install{CRDs: helmv2.Skip, Remediation: &helmv2.InstallRemediation{Retries: 3}},
+			Upgrade: &helmv2.Upgrade{CRDs: helmv2.Skip, Remediation: &helmv2.UpgradeRemediation{Retries: 3}},
+			Values:  &apiextensionsv1.JSON{Raw: raw},
+		},
+	}
+	s.Add(OperatorComponent, stack.Operators, repo, release)
+	return nil
+}

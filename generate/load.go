@@ -163,7 +163,7 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	pos := positioner{cwd: req.cwd}
 	for _, inst := range insts {
 		if inst.Err != nil {
-			return nil, pos.cueDiagnostics(inst.Err, cue.Value{}, cue.Value{})
+			return nil, pos.cueDiagnostics(cueerrors.Errors(inst.Err), cue.Value{}, cue.Value{})
 		}
 	}
 	// One context per environment: CUE values are not safe for concurrent
@@ -171,7 +171,7 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	cctx := cuecontext.New()
 	vals, err := cctx.BuildInstances(insts)
 	if err != nil {
-		return nil, pos.cueDiagnostics(err, cue.Value{}, cue.Value{})
+		return nil, pos.cueDiagnostics(cueerrors.Errors(err), cue.Value{}, cue.Value{})
 	}
 	user, schemaPkg := vals[0], vals[1]
 	def := schemaPkg.LookupPath(cue.ParsePath("#Environment"))
@@ -179,16 +179,16 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 		return nil, fmt.Errorf("embedded schema is broken: %w", err)
 	}
 	if err := user.Err(); err != nil {
-		return nil, pos.cueDiagnostics(err, def, user)
+		return nil, pos.cueDiagnostics(cueerrors.Errors(err), def, user)
 	}
 
 	merged := def.Unify(user)
-	if err := merged.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, pos.cueDiagnostics(err, def, user)
+	if errs := append(allErrors(merged), unknownFields(def, user, nil)...); len(errs) > 0 {
+		return nil, pos.cueDiagnostics(errs, def, user)
 	}
 	var spec env.Environment
 	if err := merged.Decode(&spec); err != nil {
-		return nil, pos.cueDiagnostics(err, def, user)
+		return nil, pos.cueDiagnostics(cueerrors.Errors(err), def, user)
 	}
 
 	diags := append(pos.secretLooking(merged), pos.issues(merged, Check(&spec))...)
@@ -202,6 +202,107 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 		return nil, diags
 	}
 	return &Environment{Spec: &spec, Dir: req.display, Warnings: diags}, nil
+}
+
+// allErrors validates v field by field: CUE reports only the first error of
+// a struct, and a user should see every mistake at once. Optional fields are
+// not descended into: absent, they are fine.
+func allErrors(v cue.Value) []cueerrors.Error {
+	err := v.Validate(cue.Concrete(true), cue.Final())
+	// A struct validated on its own does not report its missing required
+	// fields, so structs are always walked (an erroneous one reports no
+	// struct kind, hence the check on the error too).
+	if err == nil && v.IncompleteKind() != cue.StructKind {
+		return nil
+	}
+	var out []cueerrors.Error
+	if it, ierr := v.Fields(cue.Optional(true)); ierr == nil {
+		for it.Next() {
+			ft := it.FieldType()
+			switch {
+			case ft&cue.OptionalConstraint != 0:
+				continue
+			case ft&cue.RequiredConstraint != 0:
+				// Still a constraint, so the user never set it.
+				path := append(v.Path().Selectors(), it.Selector().Required())
+				path[len(path)-1] = cue.Str(it.Selector().Unquoted())
+				out = append(out, &fieldError{v.Pos(), path, "field is required but not present"})
+				continue
+			}
+			out = append(out, allErrors(it.Value())...)
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	// A leaf: CUE may report its errors relative to the leaf; anchor them
+	// at the leaf's own path.
+	for _, e := range cueerrors.Errors(err) {
+		if len(e.Path()) < len(v.Path().Selectors()) {
+			format, args := e.Msg()
+			e = &fieldError{e.Position(), v.Path().Selectors(), fmt.Sprintf(format, args...)}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// unknownFields finds the fields of the user's value that the schema does
+// not allow. CUE reports them only as the first error of their struct, so
+// they are looked for directly.
+func unknownFields(def, user cue.Value, path []cue.Selector) []cueerrors.Error {
+	it, err := user.Fields()
+	if err != nil || user.IncompleteKind() != cue.StructKind {
+		return nil
+	}
+	var out []cueerrors.Error
+	for it.Next() {
+		sel := it.Selector()
+		if sel.IsDefinition() || sel.Type()&cue.HiddenLabel != 0 {
+			continue
+		}
+		name := sel.Unquoted()
+		field := lookupField(def, name)
+		if !field.Exists() {
+			field = patternOf(def, name)
+		}
+		p := append(append([]cue.Selector(nil), path...), cue.Str(name))
+		if !field.Exists() {
+			out = append(out, &fieldError{it.Value().Pos(), p, "field not allowed"})
+			continue
+		}
+		if field.IncompleteKind() == cue.StructKind && !isSecretRef(field) {
+			out = append(out, unknownFields(field, it.Value(), p)...)
+		}
+	}
+	return out
+}
+
+// fieldError is an error Vigil finds in a CUE value itself: an unknown
+// field, a missing required one.
+type fieldError struct {
+	pos  token.Pos
+	path []cue.Selector
+	msg  string
+}
+
+func (e *fieldError) Position() token.Pos          { return e.pos }
+func (e *fieldError) InputPositions() []token.Pos  { return nil }
+func (e *fieldError) Error() string                { return e.msg }
+func (e *fieldError) Msg() (string, []interface{}) { return "%s", []interface{}{e.msg} }
+func (e *fieldError) Path() []string {
+	out := make([]string, len(e.path))
+	for i, s := range e.path {
+		if s.IsString() {
+			out[i] = s.Unquoted()
+		} else {
+			out[i] = s.String()
+		}
+	}
+	return out
 }
 
 // positioner turns CUE errors and Go issues into Diagnostics with positions
@@ -232,14 +333,14 @@ func (p positioner) isSchemaFile(pos token.Pos) bool {
 // valid, is the user's own value: a field the user left out has no
 // position of its own, so it is reported at the nearest enclosing field the
 // user wrote.
-func (p positioner) cueDiagnostics(err error, def, user cue.Value) Diagnostics {
+func (p positioner) cueDiagnostics(errs []cueerrors.Error, def, user cue.Value) Diagnostics {
 	type candidate struct {
 		d    Diagnostic
 		rank int
 	}
 	best := map[string]candidate{}
 	var order []string
-	for _, e := range cueerrors.Errors(err) {
+	for _, e := range errs {
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
 		if strings.Contains(msg, "errors in empty disjunction") {
@@ -274,9 +375,6 @@ func (p positioner) cueDiagnostics(err error, def, user cue.Value) Diagnostics {
 	out := make(Diagnostics, 0, len(order))
 	for _, k := range order {
 		out = append(out, best[k].d)
-	}
-	if len(out) == 0 {
-		out = Diagnostics{{Message: err.Error()}}
 	}
 	out.sort()
 	return out

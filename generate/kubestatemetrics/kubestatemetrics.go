@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/vigil-stack/vigil/generate/correlation"
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/stack"
@@ -100,6 +101,9 @@ func Args() []string {
 		fmt.Sprintf("--port=%d", MetricsPort),
 		fmt.Sprintf("--telemetry-port=%d", TelemetryPort),
 		"--resources=" + strings.Join(names, ","),
+		// The Spark dashboard joins container metrics with the Spark pod
+		// labels through kube_pod_labels.
+		"--metric-labels-allowlist=" + correlation.KSMPodLabelAllowlist,
 	}
 }
 

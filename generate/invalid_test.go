@@ -39,7 +39,11 @@ func TestInvalidEnvironments(t *testing.T) {
 					want = string(f.Data)
 					continue
 				}
-				if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+				name := filepath.Join(dir, filepath.FromSlash(f.Name))
+				if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(name, f.Data, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -39,6 +39,9 @@ type Environment struct {
 	// Warnings are advice that did not stop loading (an Elasticsearch data
 	// volume on NFS, say). In a strict environment they are errors instead.
 	Warnings Diagnostics
+	// SecretFiles are the SOPS-encrypted Secret manifests the environment
+	// references, checked to be encrypted.
+	SecretFiles []SecretFile
 }
 
 // languageVersion is written into the module file Vigil supplies when an
@@ -84,7 +87,7 @@ func Load(ctx context.Context, dir string) (*Environment, error) {
 			return nil, err
 		}
 	}
-	return loadInstance(ctx, loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay})
+	return loadInstance(ctx, loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay, read: diskReader(abs)})
 }
 
 // LoadFS loads an environment embedded in the binary: fsys mirrors the
@@ -113,12 +116,13 @@ func LoadFS(ctx context.Context, fsys fs.FS, dir string) (*Environment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load embedded %s: %w", dir, err)
 	}
-	return loadInstance(ctx, loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay})
+	return loadInstance(ctx, loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay, read: fsReader(fsys, dir)})
 }
 
 type loadRequest struct {
 	dir, display, root, cwd string
 	overlay                 map[string]load.Source
+	read                    readFile
 }
 
 func addSchema(overlay map[string]load.Source, dir string) error {
@@ -191,7 +195,8 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 		return nil, pos.cueDiagnostics(cueerrors.Errors(err), def, user)
 	}
 
-	diags := append(pos.secretLooking(merged), pos.issues(merged, Check(&spec))...)
+	files, sopsIssues := sopsFiles(&spec, req.read)
+	diags := append(pos.secretLooking(merged), pos.issues(merged, append(Check(&spec), sopsIssues...))...)
 	if spec.Strict {
 		for i := range diags {
 			diags[i].Severity = SeverityError
@@ -201,7 +206,7 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return &Environment{Spec: &spec, Dir: req.display, Warnings: diags}, nil
+	return &Environment{Spec: &spec, Dir: req.display, Warnings: diags, SecretFiles: files}, nil
 }
 
 // allErrors validates v field by field: CUE reports only the first error of

@@ -1,0 +1,204 @@
+package overlays
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vigil-stack/vigil/generate/stack"
+)
+
+// Defaults for the zero fields of Flux.
+const (
+	DefaultFluxNamespace = "flux-system"
+	DefaultSourceKind    = sourcev1.GitRepositoryKind
+	DefaultSourceName    = "flux-system"
+	DefaultFluxPath      = "./"
+	// DefaultInterval is how often Flux re-applies a layer to undo drift.
+	DefaultInterval = 10 * time.Minute
+	// DefaultTimeout bounds apply plus wait; generous because an
+	// Elasticsearch or Prometheus StatefulSet rolls one pod at a time.
+	DefaultTimeout = 10 * time.Minute
+	// DefaultRetryInterval is how soon a failed layer is retried.
+	DefaultRetryInterval = 2 * time.Minute
+)
+
+// Flux says where the Flux objects live and how they reconcile.
+type Flux struct {
+	// Namespace holds the Flux objects; default "flux-system".
+	Namespace string
+	// SourceRef is the source holding the rendered tree; an empty kind or
+	// name defaults to the GitRepository "flux-system" that flux bootstrap
+	// creates.
+	SourceRef kustomizev1.CrossNamespaceSourceReference
+	// Path is where the rendered tree sits inside that source, e.g.
+	// "./deploy"; default the source's root.
+	Path string
+	// Interval, Timeout and RetryInterval go to every Kustomization;
+	// zero means the package default.
+	Interval, Timeout, RetryInterval metav1.Duration
+}
+
+func (f Flux) withDefaults() Flux {
+	if f.Namespace == "" {
+		f.Namespace = DefaultFluxNamespace
+	}
+	if f.SourceRef.Kind == "" {
+		f.SourceRef.Kind = DefaultSourceKind
+	}
+	if f.SourceRef.Name == "" {
+		f.SourceRef.Name = DefaultSourceName
+	}
+	if f.Path == "" {
+		f.Path = DefaultFluxPath
+	}
+	if f.Interval.Duration == 0 {
+		f.Interval.Duration = DefaultInterval
+	}
+	if f.Timeout.Duration == 0 {
+		f.Timeout.Duration = DefaultTimeout
+	}
+	if f.RetryInterval.Duration == 0 {
+		f.RetryInterval.Duration = DefaultRetryInterval
+	}
+	return f
+}
+
+func (f Flux) validate() error {
+	if err := validName("flux namespace", f.Namespace); err != nil {
+		return err
+	}
+	switch f.SourceRef.Kind {
+	case sourcev1.GitRepositoryKind, sourcev1.OCIRepositoryKind, sourcev1.BucketKind, "ExternalArtifact":
+	default:
+		return fmt.Errorf("flux sourceRef kind %q is not a Flux source kind", f.SourceRef.Kind)
+	}
+	if strings.HasPrefix(f.Path, "/") {
+		return fmt.Errorf("flux path %q must be relative to the source root", f.Path)
+	}
+	for _, part := range strings.Split(path.Clean(f.Path), "/") {
+		if part == ".." {
+			return fmt.Errorf("flux path %q leaves the source root", f.Path)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		d    metav1.Duration
+	}{{"interval", f.Interval}, {"timeout", f.Timeout}, {"retryInterval", f.RetryInterval}} {
+		if d.d.Duration < 0 {
+			return fmt.Errorf("flux %s %s is negative", d.name, d.d.Duration)
+		}
+	}
+	return nil
+}
+
+// sourcePath joins the tree's location in the source with a tree path, in
+// the "./dir" form Flux documents.
+func (f Flux) sourcePath(rel string) string {
+	return "./" + path.Join(path.Clean(f.Path), rel)
+}
+
+// fluxObjects builds the Flux objects of one environment: a Kustomization
+// per graph node and a GitRepository per upstream.
+func fluxObjects(env string, f Flux, g *depGraph) []stack.Object {
+	var out []stack.Object
+	for _, n := range g.nodes {
+		ks := &kustomizev1.Kustomization{
+			TypeMeta:   metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
+			ObjectMeta: metav1.ObjectMeta{Name: n.name, Namespace: f.Namespace},
+			Spec: kustomizev1.KustomizationSpec{
+				Interval:      f.Interval,
+				RetryInterval: &metav1.Duration{Duration: f.RetryInterval.Duration},
+				Timeout:       &metav1.Duration{Duration: f.Timeout.Duration},
+				Prune:         true,
+				Wait:          true,
+			},
+		}
+		for _, d := range n.deps {
+			ks.Spec.DependsOn = append(ks.Spec.DependsOn, kustomizev1.DependencyReference{Name: d})
+		}
+		if n.upstream != nil {
+			u := n.upstream
+			ks.Spec.Path = u.Path
+			ks.Spec.SourceRef = kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: n.name}
+			// Upstream manifests cannot carry the environment label
+			// through an overlay; Flux adds it at apply time.
+			ks.Spec.CommonMetadata = &kustomizev1.CommonMetadata{Labels: map[string]string{stack.LabelEnvironment: env}}
+			out = append(out, &sourcev1.GitRepository{
+				TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
+				ObjectMeta: metav1.ObjectMeta{Name: n.name, Namespace: f.Namespace},
+				Spec: sourcev1.GitRepositorySpec{
+					URL:       u.URL,
+					Reference: &sourcev1.GitRepositoryRef{Tag: u.Tag},
+					Interval:  f.Interval,
+				},
+			})
+		} else {
+			ks.Spec.Path = f.sourcePath(path.Join("envs", env, n.layer.String()))
+			ks.Spec.SourceRef = f.SourceRef
+			if checks := healthChecks(g.facts[n.layer], g.layerObjects(n.layer)); checks != nil {
+				ks.Spec.Wait = false
+				ks.Spec.HealthChecks = checks
+			}
+		}
+		out = append(out, ks)
+	}
+	return out
+}
+
+// healthChecks returns what to check instead of wait: true, or nil when wait
+// is right. wait: true makes Flux wait for every applied object to be
+// Current in kstatus terms, and kstatus calls a PersistentVolumeClaim Current
+// only once it is Bound. A claim on a WaitForFirstConsumer StorageClass
+// binds when a pod uses it, and that pod may be in a later layer that waits
+// for this one: a deadlock. So a layer holding standalone claims lists the
+// objects whose readiness means something and leaves the claims out.
+func healthChecks(f *layerFacts, objs []*object) []meta.NamespacedObjectKindReference {
+	if f == nil || len(f.standalonePVCs) == 0 {
+		return nil
+	}
+	checks := []meta.NamespacedObjectKindReference{}
+	for _, o := range objs {
+		if !hasReadiness(o.key) {
+			continue
+		}
+		checks = append(checks, meta.NamespacedObjectKindReference{
+			APIVersion: o.key.apiVersion(), Kind: o.key.Kind, Name: o.key.Name, Namespace: o.key.Namespace,
+		})
+	}
+	sort.Slice(checks, func(i, j int) bool {
+		a, b := checks[i], checks[j]
+		if a.APIVersion != b.APIVersion {
+			return a.APIVersion < b.APIVersion
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return checks
+}
+
+// hasReadiness reports kinds whose kstatus status says more than "exists":
+// workloads, CRDs (Established) and custom resources (their conditions).
+func hasReadiness(k objKey) bool {
+	switch k.Group + "/" + k.Kind {
+	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "apps/ReplicaSet",
+		"batch/Job", "/Pod", "/ReplicationController", "policy/PodDisruptionBudget",
+		"apiextensions.k8s.io/CustomResourceDefinition":
+		return true
+	}
+	return isCustomResource(k)
+}
+
+func (g *depGraph) layerObjects(l stack.Layer) []*object { return g.objects[l] }

@@ -81,6 +81,8 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 	errs := make([]error, len(sources))
 	var base *stack.Set
 
+	// kustomize's schema is parsed while CUE loads, not after.
+	go overlays.Warm()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	g.Go(func() error {
@@ -111,6 +113,14 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	for i, e := range envs {
+		if len(e.SecretFiles) > 0 {
+			// Shipping encrypted manifests with a decrypting Flux
+			// Kustomization is not built yet; rendering without them would
+			// leave the Secrets missing on the cluster without a word.
+			return nil, fmt.Errorf("%s: references SOPS files (%s, …), which Vigil checks but cannot render yet; create those Secrets out of band and drop the sops fields", sources[i], e.SecretFiles[0].Path)
+		}
 	}
 
 	out := &Rendered{Environments: envs, Objects: map[string]*stack.Set{}, Durations: map[string]time.Duration{}}

@@ -143,7 +143,7 @@ func meta(name, ns string) metav1.ObjectMeta {
 
 func instance(e *env.Environment) (*monitoringv1.Alertmanager, error) {
 	a := e.Monitoring.Alertmanager
-	res, err := resources(a.Resources)
+	res, err := a.Resources.Requirements()
 	if err != nil {
 		return nil, fmt.Errorf("monitoring.alertmanager.resources: %w", err)
 	}
@@ -311,37 +311,6 @@ func GoDuration(s string) (monitoringv1.GoDuration, error) {
 		}
 	}
 	return monitoringv1.GoDuration(b.String()), nil
-}
-
-// resources turns the schema's requests and limits into the Kubernetes form.
-func resources(r env.Resources) (corev1.ResourceRequirements, error) {
-	var out corev1.ResourceRequirements
-	var err error
-	if out.Requests, err = list(r.Requests); err != nil {
-		return out, fmt.Errorf("requests: %w", err)
-	}
-	if out.Limits, err = list(r.Limits); err != nil {
-		return out, fmt.Errorf("limits: %w", err)
-	}
-	return out, nil
-}
-
-func list(l env.ResourceList) (corev1.ResourceList, error) {
-	out := corev1.ResourceList{}
-	for name, v := range map[corev1.ResourceName]string{corev1.ResourceCPU: l.CPU, corev1.ResourceMemory: l.Memory} {
-		if v == "" {
-			continue
-		}
-		q, err := resource.ParseQuantity(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s %q: %w", name, v, err)
-		}
-		out[name] = q
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
 }
 
 func ptr[T any](v T) *T { return &v }

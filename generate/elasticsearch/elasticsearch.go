@@ -306,32 +306,6 @@ func networkPolicy(e *env.Environment) *networkingv1.NetworkPolicy {
 	}
 }
 
-// requirements turns an environment's resources into a container's.
-func requirements(r env.Resources) (corev1.ResourceRequirements, error) {
-	out := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
-	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		field string
-		value string
-	}{
-		{out.Requests, corev1.ResourceCPU, "requests.cpu", r.Requests.CPU},
-		{out.Requests, corev1.ResourceMemory, "requests.memory", r.Requests.Memory},
-		{out.Limits, corev1.ResourceCPU, "limits.cpu", r.Limits.CPU},
-		{out.Limits, corev1.ResourceMemory, "limits.memory", r.Limits.Memory},
-	} {
-		if q.value == "" {
-			continue
-		}
-		v, err := resource.ParseQuantity(q.value)
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", q.field, err)
-		}
-		q.list[q.name] = v
-	}
-	return out, nil
-}
-
 // restricted is the container security context of every unprivileged
 // container of this package.
 func restricted() *corev1.SecurityContext {

@@ -12,6 +12,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
@@ -102,7 +103,7 @@ func exporter(e *env.Environment, s *stack.Set) error {
 			PodSelector: metav1.LabelSelector{MatchLabels: selector},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{PrometheusPeer(e)},
+				From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
 				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(ExporterPort))}},
 			}},
 		},
@@ -123,13 +124,4 @@ func exporter(e *env.Environment, s *stack.Set) error {
 	}
 	s.Add(Component, stack.Content, sm)
 	return nil
-}
-
-// PrometheusPeer selects the Prometheus pods of the stack (the operator
-// labels them app.kubernetes.io/name=prometheus).
-func PrometheusPeer(e *env.Environment) networkingv1.NetworkPolicyPeer {
-	return networkingv1.NetworkPolicyPeer{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": e.Monitoring.Namespace}},
-		PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{stack.LabelName: "prometheus"}},
-	}
 }

@@ -13,7 +13,7 @@ import (
 // kibana adds the Kibana resource and, when a host is set, its Ingress.
 func kibana(e *env.Environment, s *stack.Set) error {
 	kb := e.Logging.Kibana
-	res, err := requirements(kb.Resources)
+	res, err := kb.Resources.Requirements()
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -40,6 +39,7 @@ import (
 	"github.com/vigil-stack/vigil/generate/elasticsearch"
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/fluentd"
+	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
@@ -224,7 +224,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 	if err != nil {
 		return err
 	}
-	res, err := requirements(e.Logging.Agent.Resources)
+	res, err := e.Logging.Agent.Resources.Requirements()
 	if err != nil {
 		return fmt.Errorf("logging.agent.resources: %w", err)
 	}
@@ -272,7 +272,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 			// outputs are.
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{elasticsearch.PrometheusPeer(e)},
+				From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
 				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(MetricsPort))}},
 			}},
 		},
@@ -400,30 +400,4 @@ func daemonSet(e *env.Environment, meta metav1.ObjectMeta, labels, selector map[
 			},
 		},
 	}
-}
-
-// requirements turns an environment's resources into a container's.
-func requirements(r env.Resources) (corev1.ResourceRequirements, error) {
-	out := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
-	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		field string
-		value string
-	}{
-		{out.Requests, corev1.ResourceCPU, "requests.cpu", r.Requests.CPU},
-		{out.Requests, corev1.ResourceMemory, "requests.memory", r.Requests.Memory},
-		{out.Limits, corev1.ResourceCPU, "limits.cpu", r.Limits.CPU},
-		{out.Limits, corev1.ResourceMemory, "limits.memory", r.Limits.Memory},
-	} {
-		if q.value == "" {
-			continue
-		}
-		v, err := resource.ParseQuantity(q.value)
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", q.field, err)
-		}
-		q.list[q.name] = v
-	}
-	return out, nil
 }

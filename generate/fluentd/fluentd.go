@@ -33,6 +33,7 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/elasticsearch"
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
@@ -152,7 +153,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		return fmt.Errorf("fluentd config: %w", err)
 	}
 	fd := e.Logging.Agent.Fluentd
-	res, err := requirements(fd.Resources)
+	res, err := fd.Resources.Requirements()
 	if err != nil {
 		return fmt.Errorf("logging.agent.fluentd.resources: %w", err)
 	}
@@ -266,7 +267,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 			// the agents may reach it.
 			Ingress: []networkingv1.NetworkPolicyIngressRule{
 				{From: []networkingv1.NetworkPolicyPeer{agents}, Ports: tcpPort(ForwardPort)},
-				{From: []networkingv1.NetworkPolicyPeer{elasticsearch.PrometheusPeer(e)}, Ports: tcpPort(MetricsPort)},
+				{From: []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)}, Ports: tcpPort(MetricsPort)},
 			},
 		},
 	}
@@ -304,30 +305,4 @@ func bufferSize(limit string, streams int) (resource.Quantity, error) {
 	}
 	total := resource.NewQuantity(q.Value()*int64(streams)+256<<20, resource.BinarySI)
 	return *total, nil
-}
-
-// requirements turns an environment's resources into a container's.
-func requirements(r env.Resources) (corev1.ResourceRequirements, error) {
-	out := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
-	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		field string
-		value string
-	}{
-		{out.Requests, corev1.ResourceCPU, "requests.cpu", r.Requests.CPU},
-		{out.Requests, corev1.ResourceMemory, "requests.memory", r.Requests.Memory},
-		{out.Limits, corev1.ResourceCPU, "limits.cpu", r.Limits.CPU},
-		{out.Limits, corev1.ResourceMemory, "limits.memory", r.Limits.Memory},
-	} {
-		if q.value == "" {
-			continue
-		}
-		v, err := resource.ParseQuantity(q.value)
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", q.field, err)
-		}
-		q.list[q.name] = v
-	}
-	return out, nil
 }

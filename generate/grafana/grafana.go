@@ -102,7 +102,7 @@ func GenerateWith(e *env.Environment, s *stack.Set, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("grafana dashboard providers: %w", err)
 	}
-	res, err := resources(g.Resources)
+	res, err := g.Resources.Requirements()
 	if err != nil {
 		return fmt.Errorf("monitoring.grafana.resources: %w", err)
 	}
@@ -243,7 +243,7 @@ func GenerateWith(e *env.Environment, s *stack.Set, opts Options) error {
 	// Prometheus scrapes /metrics on the UI port; the ingress controller
 	// needs the same port once the UI is published (stack.md: the
 	// kube-prometheus policy forgets it).
-	from := []networkingv1.NetworkPolicyPeer{prometheusPeer(e)}
+	from := []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)}
 	if g.Ingress.Host != "" {
 		from = append(from, IngressControllerPeer(e.Cluster.IngressClassName))
 	}
@@ -350,15 +350,6 @@ func checksum(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// prometheusPeer selects the stack's Prometheus pods in the monitoring
-// namespace.
-func prometheusPeer(e *env.Environment) networkingv1.NetworkPolicyPeer {
-	return networkingv1.NetworkPolicyPeer{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: e.Monitoring.Namespace}},
-		PodSelector:       &metav1.LabelSelector{MatchLabels: prometheus.PodSelector()},
-	}
-}
-
 func restrictedContainer() *corev1.SecurityContext {
 	return &corev1.SecurityContext{
 		RunAsNonRoot:             ptr.To(true),
@@ -367,30 +358,4 @@ func restrictedContainer() *corev1.SecurityContext {
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
-}
-
-// resources turns an environment's resources into a container's.
-func resources(r env.Resources) (corev1.ResourceRequirements, error) {
-	out := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
-	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		field string
-		value string
-	}{
-		{out.Requests, corev1.ResourceCPU, "requests.cpu", r.Requests.CPU},
-		{out.Requests, corev1.ResourceMemory, "requests.memory", r.Requests.Memory},
-		{out.Limits, corev1.ResourceCPU, "limits.cpu", r.Limits.CPU},
-		{out.Limits, corev1.ResourceMemory, "limits.memory", r.Limits.Memory},
-	} {
-		if q.value == "" {
-			continue
-		}
-		v, err := resource.ParseQuantity(q.value)
-		if err != nil {
-			return out, fmt.Errorf("%s %q: %w", q.field, q.value, err)
-		}
-		q.list[q.name] = v
-	}
-	return out, nil
 }

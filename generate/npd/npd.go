@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -71,7 +70,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 	if len(monitors) == 0 {
 		return fmt.Errorf("nodeProblemDetector is enabled with every monitor off, and NPD refuses to start without one: enable a monitor or disable nodeProblemDetector")
 	}
-	res, err := resources(npd.Resources)
+	res, err := npd.Resources.Requirements()
 	if err != nil {
 		return fmt.Errorf("nodeProblemDetector.resources: %w", err)
 	}
@@ -211,7 +210,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 	}
 	if e.Monitoring.Enabled {
 		netpol.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{
-			From:  []networkingv1.NetworkPolicyPeer{prometheusPeer(e)},
+			From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
 			Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(MetricsPort))}},
 		}}
 	}
@@ -244,39 +243,4 @@ func Generate(e *env.Environment, s *stack.Set) error {
 	}
 	s.Add(Component, stack.Content, pm, rules(e, monMeta(Name+"-rules"), monitors))
 	return nil
-}
-
-// prometheusPeer selects the stack's Prometheus pods in the monitoring
-// namespace.
-func prometheusPeer(e *env.Environment) networkingv1.NetworkPolicyPeer {
-	return networkingv1.NetworkPolicyPeer{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: e.Monitoring.Namespace}},
-		PodSelector:       &metav1.LabelSelector{MatchLabels: prometheus.PodSelector()},
-	}
-}
-
-// resources turns an environment's resources into a container's.
-func resources(r env.Resources) (corev1.ResourceRequirements, error) {
-	out := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
-	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		field string
-		value string
-	}{
-		{out.Requests, corev1.ResourceCPU, "requests.cpu", r.Requests.CPU},
-		{out.Requests, corev1.ResourceMemory, "requests.memory", r.Requests.Memory},
-		{out.Limits, corev1.ResourceCPU, "limits.cpu", r.Limits.CPU},
-		{out.Limits, corev1.ResourceMemory, "limits.memory", r.Limits.Memory},
-	} {
-		if q.value == "" {
-			continue
-		}
-		v, err := resource.ParseQuantity(q.value)
-		if err != nil {
-			return out, fmt.Errorf("%s %q: %w", q.field, q.value, err)
-		}
-		q.list[q.name] = v
-	}
-	return out, nil
 }

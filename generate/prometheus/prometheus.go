@@ -118,7 +118,7 @@ func meta(name, ns string) metav1.ObjectMeta {
 
 func instance(e *env.Environment) (*monitoringv1.Prometheus, error) {
 	p := e.Monitoring.Prometheus
-	res, err := resources(p.Resources)
+	res, err := p.Resources.Requirements()
 	if err != nil {
 		return nil, fmt.Errorf("monitoring.prometheus.resources: %w", err)
 	}
@@ -335,37 +335,6 @@ func networkPolicy(ns string) *networkingv1.NetworkPolicy {
 
 func tcp(port int32) networkingv1.NetworkPolicyPort {
 	return networkingv1.NetworkPolicyPort{Protocol: ptr(corev1.ProtocolTCP), Port: ptr(intstr.FromInt32(port))}
-}
-
-// resources turns the schema's requests and limits into the Kubernetes form.
-func resources(r env.Resources) (corev1.ResourceRequirements, error) {
-	var out corev1.ResourceRequirements
-	var err error
-	if out.Requests, err = list(r.Requests); err != nil {
-		return out, fmt.Errorf("requests: %w", err)
-	}
-	if out.Limits, err = list(r.Limits); err != nil {
-		return out, fmt.Errorf("limits: %w", err)
-	}
-	return out, nil
-}
-
-func list(l env.ResourceList) (corev1.ResourceList, error) {
-	out := corev1.ResourceList{}
-	for name, v := range map[corev1.ResourceName]string{corev1.ResourceCPU: l.CPU, corev1.ResourceMemory: l.Memory} {
-		if v == "" {
-			continue
-		}
-		q, err := resource.ParseQuantity(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s %q: %w", name, v, err)
-		}
-		out[name] = q
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
 }
 
 func ptr[T any](v T) *T { return &v }

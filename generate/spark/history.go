@@ -149,7 +149,7 @@ func (g *generator) historyDeployment(conf string) (*appsv1.Deployment, error) {
 	if !ok {
 		return nil, fmt.Errorf("spark.version %s: no pinned apache/spark image of that version (generate/stack SparkRelease)", g.e.Spark.Version)
 	}
-	res, err := containerResources(hs.Resources)
+	res, err := hs.Resources.Requirements()
 	if err != nil {
 		return nil, fmt.Errorf("spark.historyServer.%w", err)
 	}

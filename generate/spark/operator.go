@@ -52,7 +52,7 @@ func (g *generator) operatorLabels(part string) map[string]string {
 // controller's Role in each job namespace, which it needs before it can
 // start: its informers watch the job namespaces.
 func (g *generator) operator(s *stack.Set) error {
-	res, err := containerResources(g.e.Spark.Operator.Resources)
+	res, err := g.e.Spark.Operator.Resources.Requirements()
 	if err != nil {
 		return fmt.Errorf("spark.operator.%w", err)
 	}

@@ -153,34 +153,6 @@ func meta(name, namespace string, l map[string]string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: l}
 }
 
-// containerResources converts an environment's resources. CPU and memory
-// requests and the memory limit are required by the schema; a CPU limit
-// only when set.
-func containerResources(r env.Resources) (corev1.ResourceRequirements, error) {
-	out := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
-	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		value string
-		field string
-	}{
-		{out.Requests, corev1.ResourceCPU, r.Requests.CPU, "requests.cpu"},
-		{out.Requests, corev1.ResourceMemory, r.Requests.Memory, "requests.memory"},
-		{out.Limits, corev1.ResourceCPU, r.Limits.CPU, "limits.cpu"},
-		{out.Limits, corev1.ResourceMemory, r.Limits.Memory, "limits.memory"},
-	} {
-		if q.value == "" {
-			continue
-		}
-		v, err := resource.ParseQuantity(q.value)
-		if err != nil {
-			return out, fmt.Errorf("resources.%s %q: %w", q.field, q.value, err)
-		}
-		q.list[q.name] = v
-	}
-	return out, nil
-}
-
 // smallResources are those of the helper containers (downloads, keytool,
 // the bootstrap request), which the schema does not size.
 func smallResources(cpu, memory, limit string) corev1.ResourceRequirements {

@@ -225,7 +225,7 @@ func collector(e *env.Environment) ([]stack.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	res, err := resources(c.Resources)
+	res, err := c.Resources.Requirements()
 	if err != nil {
 		return nil, fmt.Errorf("tracing.collector.resources: %w", err)
 	}
@@ -304,7 +304,7 @@ func collector(e *env.Environment) ([]stack.Object, error) {
 					Ports: tcpPorts(OTLPGRPCPort, OTLPHTTPPort),
 				},
 				{
-					From:  []networkingv1.NetworkPolicyPeer{prometheusPeer(e)},
+					From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
 					Ports: tcpPorts(CollectorMetricsPort),
 				},
 			},
@@ -329,12 +329,4 @@ func tcpPorts(ports ...int32) []networkingv1.NetworkPolicyPort {
 		out = append(out, networkingv1.NetworkPolicyPort{Protocol: ptr(corev1.ProtocolTCP), Port: ptr(intstr.FromInt32(p))})
 	}
 	return out
-}
-
-// prometheusPeer selects the stack's Prometheus pods.
-func prometheusPeer(e *env.Environment) networkingv1.NetworkPolicyPeer {
-	return networkingv1.NetworkPolicyPeer{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: e.Monitoring.Namespace}},
-		PodSelector:       &metav1.LabelSelector{MatchLabels: prometheus.PodSelector()},
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
@@ -162,7 +163,7 @@ func jaeger(e *env.Environment) ([]stack.Object, error) {
 	}
 	// The schema has no resources for Jaeger; it shares the collector's
 	// shape of work (receive, batch, write).
-	res, err := resources(e.Tracing.Collector.Resources)
+	res, err := e.Tracing.Collector.Resources.Requirements()
 	if err != nil {
 		return nil, fmt.Errorf("tracing.collector.resources: %w", err)
 	}
@@ -233,7 +234,7 @@ func jaeger(e *env.Environment) ([]stack.Object, error) {
 			Ingress: []networkingv1.NetworkPolicyIngressRule{
 				{From: []networkingv1.NetworkPolicyPeer{collectorPeer(e)}, Ports: tcpPorts(OTLPGRPCPort)},
 				{From: []networkingv1.NetworkPolicyPeer{grafanaPeer(e)}, Ports: tcpPorts(JaegerQueryPort)},
-				{From: []networkingv1.NetworkPolicyPeer{prometheusPeer(e)}, Ports: tcpPorts(CollectorMetricsPort)},
+				{From: []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)}, Ports: tcpPorts(CollectorMetricsPort)},
 			},
 		},
 	}

@@ -3,7 +3,6 @@ package tracing
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -32,32 +31,6 @@ func configFile(v any) (string, string, error) {
 
 func meta(name, namespace string, labels map[string]string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels}
-}
-
-// resources turns an environment's resources into a container's.
-func resources(r env.Resources) (corev1.ResourceRequirements, error) {
-	out := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
-	for _, q := range []struct {
-		list  corev1.ResourceList
-		name  corev1.ResourceName
-		field string
-		value string
-	}{
-		{out.Requests, corev1.ResourceCPU, "requests.cpu", r.Requests.CPU},
-		{out.Requests, corev1.ResourceMemory, "requests.memory", r.Requests.Memory},
-		{out.Limits, corev1.ResourceCPU, "limits.cpu", r.Limits.CPU},
-		{out.Limits, corev1.ResourceMemory, "limits.memory", r.Limits.Memory},
-	} {
-		if q.value == "" {
-			continue
-		}
-		v, err := resource.ParseQuantity(q.value)
-		if err != nil {
-			return out, fmt.Errorf("%s %q: %w", q.field, q.value, err)
-		}
-		q.list[q.name] = v
-	}
-	return out, nil
 }
 
 // podSecurity runs a pod as uid, with group and fsGroup the same, so that

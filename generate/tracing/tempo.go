@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/grafana"
+	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
@@ -155,7 +156,7 @@ func tempo(e *env.Environment) ([]stack.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	res, err := resources(t.Resources)
+	res, err := t.Resources.Requirements()
 	if err != nil {
 		return nil, fmt.Errorf("tracing.tempo.resources: %w", err)
 	}
@@ -246,7 +247,7 @@ func tempo(e *env.Environment) ([]stack.Object, error) {
 				// Spans only through the collector, which stamps them.
 				{From: []networkingv1.NetworkPolicyPeer{collectorPeer(e)}, Ports: tcpPorts(OTLPGRPCPort)},
 				// Queries from Grafana; metrics for Prometheus.
-				{From: []networkingv1.NetworkPolicyPeer{grafanaPeer(e), prometheusPeer(e)}, Ports: tcpPorts(TempoHTTPPort)},
+				{From: []networkingv1.NetworkPolicyPeer{grafanaPeer(e), prometheus.Peer(e)}, Ports: tcpPorts(TempoHTTPPort)},
 			},
 		},
 	}

@@ -3,11 +3,14 @@ package generate_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -136,6 +139,40 @@ func BenchmarkRenderAllExamples(b *testing.B) {
 	for b.Loop() {
 		if _, err := generate.Render(context.Background(), src); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderFleet renders 50 environments, copies of the examples
+// under distinct names: the fleet-sized case of the budget (10 s).
+func BenchmarkRenderFleet(b *testing.B) {
+	fsys := fstest.MapFS{}
+	var sources []generate.Source
+	err := fs.WalkDir(vigil.Examples, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := fs.ReadFile(vigil.Examples, p)
+			fsys[p] = &fstest.MapFile{Data: data}
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 50 {
+		example := vigil.ExampleNames[i%len(vigil.ExampleNames)]
+		src, _ := fs.ReadFile(vigil.Examples, "environments/"+example+"/env.cue")
+		name := fmt.Sprintf("%s-%02d", example, i)
+		renamed := strings.Replace(string(src), fmt.Sprintf("name: %q", example), fmt.Sprintf("name: %q", name), 1)
+		fsys["environments/"+name+"/env.cue"] = &fstest.MapFile{Data: []byte(renamed)}
+		sources = append(sources, generate.Source{Dir: "environments/" + name, FS: fsys})
+	}
+	for b.Loop() {
+		r, err := generate.Render(context.Background(), sources)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(r.Environments) != 50 {
+			b.Fatalf("%d environments", len(r.Environments))
 		}
 	}
 }

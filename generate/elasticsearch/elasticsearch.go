@@ -306,18 +306,6 @@ func networkPolicy(e *env.Environment) *networkingv1.NetworkPolicy {
 	}
 }
 
-// restricted is the container security context of every unprivileged
-// container of this package.
-func restricted() *corev1.SecurityContext {
-	return &corev1.SecurityContext{
-		RunAsNonRoot:             ptr.To(true),
-		ReadOnlyRootFilesystem:   ptr.To(true),
-		AllowPrivilegeEscalation: ptr.To(false),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
-}
-
 // small is the footprint of one-shot helper containers (sysctl, curl).
 func small() corev1.ResourceRequirements {
 	return corev1.ResourceRequirements{

@@ -80,7 +80,7 @@ func exporter(e *env.Environment, s *stack.Set) error {
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("25m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
 						},
-						SecurityContext: restricted(),
+						SecurityContext: stack.RestrictedContainer(),
 						VolumeMounts:    []corev1.VolumeMount{{Name: "ca", MountPath: exporterCA, ReadOnly: true}},
 					}},
 					Volumes: []corev1.Volume{{Name: "ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{

@@ -280,7 +280,7 @@ func bootstrap(e *env.Environment, s *stack.Set) error {
 				LocalObjectReference: corev1.LocalObjectReference{Name: ElasticUserSecret()}, Key: ElasticUserKey,
 			}}}},
 			Resources:       small(),
-			SecurityContext: restricted(),
+			SecurityContext: stack.RestrictedContainer(),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "bodies", MountPath: bootstrapBodies, ReadOnly: true},
 				{Name: "ca", MountPath: bootstrapCA, ReadOnly: true},

@@ -56,7 +56,7 @@ func sysctlDaemonSet(e *env.Environment) (*appsv1.DaemonSet, error) {
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("16Mi")},
 		},
 		SecurityContext: func() *corev1.SecurityContext {
-			sc := restricted()
+			sc := stack.RestrictedContainer()
 			sc.RunAsUser = ptr.To[int64](65534)
 			return sc
 		}(),

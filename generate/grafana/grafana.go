@@ -223,7 +223,7 @@ func GenerateWith(e *env.Environment, s *stack.Set, opts Options) error {
 							ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/api/health", Port: intstr.FromString(PortName)}},
 						},
 						Resources:       res,
-						SecurityContext: restrictedContainer(),
+						SecurityContext: stack.RestrictedContainer(),
 						VolumeMounts:    mounts,
 					}},
 					Volumes: volumes,
@@ -348,14 +348,4 @@ func secretEnv(name string, ref env.SecretRef) corev1.EnvVar {
 func checksum(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-func restrictedContainer() *corev1.SecurityContext {
-	return &corev1.SecurityContext{
-		RunAsNonRoot:             ptr.To(true),
-		ReadOnlyRootFilesystem:   ptr.To(true),
-		AllowPrivilegeEscalation: ptr.To(false),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
 }

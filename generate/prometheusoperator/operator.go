@@ -256,7 +256,7 @@ func deployment(ns string) *appsv1.Deployment {
 							Requests: corev1.ResourceList{corev1.ResourceCPU: operatorCPURequest, corev1.ResourceMemory: operatorMemoryRequest},
 							Limits:   corev1.ResourceList{corev1.ResourceMemory: operatorMemoryLimit},
 						},
-						SecurityContext: restricted(),
+						SecurityContext: stack.RestrictedContainer(),
 					}},
 				},
 			},
@@ -346,16 +346,6 @@ func kubeletServiceMonitor(ns string) *monitoringv1.ServiceMonitor {
 				endpoint("/metrics/cadvisor", ptr(false)),
 			},
 		},
-	}
-}
-
-func restricted() *corev1.SecurityContext {
-	return &corev1.SecurityContext{
-		RunAsNonRoot:             ptr(true),
-		ReadOnlyRootFilesystem:   ptr(true),
-		AllowPrivilegeEscalation: ptr(false),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 

@@ -271,7 +271,7 @@ func collector(e *env.Environment) ([]stack.Object, error) {
 							{Name: "metrics", ContainerPort: CollectorMetricsPort, Protocol: corev1.ProtocolTCP},
 						},
 						Resources:       res,
-						SecurityContext: containerSecurity(),
+						SecurityContext: stack.RestrictedContainer(),
 						ReadinessProbe:  health,
 						LivenessProbe:   health,
 						VolumeMounts:    []corev1.VolumeMount{{Name: "config", MountPath: "/conf", ReadOnly: true}},

@@ -211,7 +211,7 @@ func tempo(e *env.Environment) ([]stack.Object, error) {
 							{Name: "otlp-grpc", ContainerPort: OTLPGRPCPort, Protocol: corev1.ProtocolTCP},
 						},
 						Resources:       res,
-						SecurityContext: containerSecurity(),
+						SecurityContext: stack.RestrictedContainer(),
 						ReadinessProbe:  ready,
 						VolumeMounts:    mounts,
 					}},

@@ -306,12 +306,14 @@ func networkPolicy(ns string) *networkingv1.NetworkPolicy {
 }
 
 // kubeletServiceMonitor scrapes every kubelet through the Service the
-// operator maintains in kube-system: /metrics (kubelet, volume stats) and
-// /metrics/cadvisor (containers). The kubelet serves a certificate signed by
-// the cluster CA for the node name, not the node IP, so it is not verified,
-// as in kube-prometheus; the bearer token is Prometheus's own.
+// operator maintains in kube-system: /metrics (kubelet, volume stats),
+// /metrics/cadvisor (containers) and /metrics/probes (the outcome of every
+// liveness, readiness and startup probe, prober_probe_total). The kubelet
+// serves a certificate signed by the cluster CA for the node name, not the
+// node IP, so it is not verified, as in kube-prometheus; the bearer token is
+// Prometheus's own.
 func kubeletServiceMonitor(ns string) *monitoringv1.ServiceMonitor {
-	endpoint := func(path string, honorTimestamps *bool) monitoringv1.Endpoint {
+	endpoint := func(path string, honorTimestamps *bool, drops ...monitoringv1.RelabelConfig) monitoringv1.Endpoint {
 		return monitoringv1.Endpoint{
 			Port:            "https-metrics",
 			Path:            path,
@@ -324,13 +326,14 @@ func kubeletServiceMonitor(ns string) *monitoringv1.ServiceMonitor {
 					TLSConfig: &monitoringv1.TLSConfig{SafeTLSConfig: monitoringv1.SafeTLSConfig{InsecureSkipVerify: ptr(true)}},
 				},
 			},
-			// Keeps the path apart, since both endpoints share job and
+			// Keeps the path apart, since the endpoints share job and
 			// instance.
 			RelabelConfigs: []monitoringv1.RelabelConfig{{
 				Action:       "replace",
 				SourceLabels: []monitoringv1.LabelName{"__metrics_path__"},
 				TargetLabel:  "metrics_path",
 			}},
+			MetricRelabelConfigs: drops,
 		}
 	}
 	return &monitoringv1.ServiceMonitor{
@@ -343,10 +346,42 @@ func kubeletServiceMonitor(ns string) *monitoringv1.ServiceMonitor {
 				endpoint("/metrics", nil),
 				// cAdvisor's timestamps lag the scrape and cause out-of-order
 				// drops; kube-prometheus ignores them too.
-				endpoint("/metrics/cadvisor", ptr(false)),
+				endpoint("/metrics/cadvisor", ptr(false), cadvisorDrops...),
+				endpoint("/metrics/probes", nil),
 			},
 		},
 	}
+}
+
+// cadvisorDrops are the cAdvisor series kube-prometheus v0.18.0 drops
+// before storage, because nothing charts or alerts on them and they cost
+// series on every node:
+//   - per-container TCP/UDP, task-state and load-average series (off by
+//     default in the kubelet's cAdvisor; dropped in case a node turns
+//     them on);
+//   - spec, descriptor, socket, thread, start-time and last-seen series of
+//     cgroups that belong to no pod (system slices, the runtime itself):
+//     only pods' series have a namespace and pod label;
+//   - per-device block I/O of single containers; the pod-level series
+//     (container="") stays for the pod's total.
+var cadvisorDrops = []monitoringv1.RelabelConfig{
+	{
+		Action:       "drop",
+		SourceLabels: []monitoringv1.LabelName{"__name__"},
+		Regex:        "container_(network_tcp_usage_total|network_udp_usage_total|tasks_state|cpu_load_average_10s)",
+	},
+	{
+		// The separator of the joined labels is ";": empty pod and
+		// namespace leave the name followed by ";;".
+		Action:       "drop",
+		SourceLabels: []monitoringv1.LabelName{"__name__", "pod", "namespace"},
+		Regex:        "(container_spec_.*|container_file_descriptors|container_sockets|container_threads_max|container_threads|container_start_time_seconds|container_last_seen);;",
+	},
+	{
+		Action:       "drop",
+		SourceLabels: []monitoringv1.LabelName{"__name__", "container"},
+		Regex:        "(container_blkio_device_usage_total);.+",
+	},
 }
 
 func tcp(port int32) networkingv1.NetworkPolicyPort {

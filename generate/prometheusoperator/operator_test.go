@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -161,8 +164,90 @@ func TestKubeletServiceMonitor(t *testing.T) {
 			t.Errorf("endpoint %s: port %s scheme %v", ep.Path, ep.Port, ep.Scheme)
 		}
 	}
-	if strings.Join(paths, ",") != "/metrics,/metrics/cadvisor" {
+	if strings.Join(paths, ",") != "/metrics,/metrics/cadvisor,/metrics/probes" {
 		t.Errorf("paths %v", paths)
+	}
+}
+
+// promRelabel turns the metric relabelings of an endpoint into the
+// configuration Prometheus runs, with the operator's defaults (separator
+// ";", regex anchored by Prometheus).
+func promRelabel(t *testing.T, rcs []monitoringv1.RelabelConfig) []*relabel.Config {
+	t.Helper()
+	var out []*relabel.Config
+	for _, rc := range rcs {
+		re, err := relabel.NewRegexp(rc.Regex)
+		if err != nil {
+			t.Fatalf("regex %q: %v", rc.Regex, err)
+		}
+		c := &relabel.Config{
+			SourceLabels:         model.LabelNames{},
+			Separator:            ";",
+			Regex:                re,
+			Action:               relabel.Action(strings.ToLower(rc.Action)),
+			Replacement:          "$1",
+			NameValidationScheme: model.UTF8Validation,
+		}
+		for _, l := range rc.SourceLabels {
+			c.SourceLabels = append(c.SourceLabels, model.LabelName(l))
+		}
+		if err := c.Validate(model.UTF8Validation); err != nil {
+			t.Fatalf("relabel config %+v: %v", rc, err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// The cAdvisor endpoint drops the series kube-prometheus drops and keeps
+// every series a dashboard or alert needs; series run through Prometheus's
+// own relabelling code.
+func TestKubeletCAdvisorDrops(t *testing.T) {
+	var s stack.Set
+	if err := prometheusoperator.Generate(stacktest.Example(t, "prod"), &s); err != nil {
+		t.Fatal(err)
+	}
+	sm := stacktest.FindNamed[*monitoringv1.ServiceMonitor](t, &s, "monitoring", prometheusoperator.KubeletService)
+	var cadvisor []*relabel.Config
+	for _, ep := range sm.Spec.Endpoints {
+		switch ep.Path {
+		case "/metrics/cadvisor":
+			cadvisor = promRelabel(t, ep.MetricRelabelConfigs)
+		default:
+			if len(ep.MetricRelabelConfigs) != 0 {
+				t.Errorf("%s drops series: %+v", ep.Path, ep.MetricRelabelConfigs)
+			}
+		}
+	}
+	if len(cadvisor) == 0 {
+		t.Fatal("the cAdvisor endpoint drops nothing")
+	}
+	for _, c := range []struct {
+		series string
+		keep   bool
+	}{
+		{`container_cpu_usage_seconds_total{namespace="spark",pod="p",container="c"}`, true},
+		{`container_memory_working_set_bytes{namespace="spark",pod="p",container="c"}`, true},
+		{`container_cpu_cfs_throttled_periods_total{namespace="spark",pod="p",container="c"}`, true},
+		{`container_spec_memory_limit_bytes{namespace="spark",pod="p",container="c"}`, true},
+		{`container_spec_memory_limit_bytes{id="/system.slice/containerd.service"}`, false},
+		{`container_threads{id="/system.slice"}`, false},
+		{`container_last_seen{id="/"}`, false},
+		{`container_start_time_seconds{namespace="spark",pod="p",container="c"}`, true},
+		{`container_tasks_state{namespace="spark",pod="p",container="c",state="running"}`, false},
+		{`container_network_tcp_usage_total{namespace="spark",pod="p"}`, false},
+		{`container_blkio_device_usage_total{namespace="spark",pod="p",container="c",device="sda"}`, false},
+		{`container_blkio_device_usage_total{namespace="spark",pod="p",container="",device="sda"}`, true},
+		{`container_fs_usage_bytes{id="/"}`, true},
+	} {
+		m, err := stacktest.PromQL.ParseMetric(c.series)
+		if err != nil {
+			t.Fatalf("%s: %v", c.series, err)
+		}
+		keep := relabel.ProcessBuilder(labels.NewBuilder(m), cadvisor...)
+		if keep != c.keep {
+			t.Errorf("%s: kept %v, want %v", c.series, keep, c.keep)
+		}
 	}
 }
 

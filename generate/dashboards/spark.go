@@ -17,8 +17,16 @@ import (
 // endpoint on the driver, labelled spark_app by the driver PodMonitor), the
 // pods' resources (cAdvisor joined with kube_pod_labels, which needs
 // correlation.KSMPodLabelAllowlist), their logs, and the History Server.
+//
+// The executor names are those of Spark 4's PrometheusResource
+// (metrics_executor_activeTasks, ..._totalGCTime_seconds_total), not Spark
+// 3.0's _Count/_Value ones; generate/metrics checks every name against what
+// the pinned Spark serves.
 func sparkApplications(e *env.Environment) *dashboard.DashboardBuilder {
 	app := fmt.Sprintf(`namespace=~"$namespace",%s=~"$application"`, correlation.LabelSparkApp)
+	// PrometheusResource also reports the driver as an executor; the
+	// executor panels leave it out.
+	executors := app + `,executor_id!="driver"`
 	ksmApp := correlation.KSMLabel(correlation.PodLabelSparkApp)
 	ksmRole := correlation.KSMLabel(correlation.PodLabelSparkRole)
 	byRole := func(metric string) string {
@@ -36,7 +44,7 @@ func sparkApplications(e *env.Environment) *dashboard.DashboardBuilder {
 
 	b := newBoard("vigil-spark", "", "Spark applications run by the Spark Operator: submissions, executors, resources, logs and the History Server.", "spark").
 		WithVariable(namespaces).
-		WithVariable(labelVar("application", "Application", `metrics_executor_totalCores_Count{namespace=~"$namespace"}`, correlation.LabelSparkApp)).
+		WithVariable(labelVar("application", "Application", `metrics_executor_totalCores{namespace=~"$namespace"}`, correlation.LabelSparkApp)).
 		WithRow(row("Spark Operator")).
 		WithPanel(singleStat("Running applications", "SparkApplications in state RUNNING.", "none",
 			`sum(spark_application_running_count{namespace=~"$namespace"}) or vector(0)`)).
@@ -62,18 +70,18 @@ func sparkApplications(e *env.Environment) *dashboard.DashboardBuilder {
 			q(`sum by (`+correlation.LabelSparkApp+`) (metrics_spark_driver_DAGScheduler_job_activeJobs_Number{`+app+`})`, "{{spark_app}} active jobs"))).
 		WithRow(row("Executors of $application")).
 		WithPanel(timeSeries("Active tasks", "Tasks running on each executor.", "none",
-			q(`sum by (spark_app, executor_id) (metrics_executor_activeTasks_Count{`+app+`})`, "{{spark_app}} {{executor_id}}"))).
+			q(`sum by (spark_app, executor_id) (metrics_executor_activeTasks{`+executors+`})`, "{{spark_app}} {{executor_id}}"))).
 		WithPanel(timeSeries("Failed tasks", "Failed tasks per interval, per application.", "none",
-			q(`sum by (spark_app) (increase(metrics_executor_failedTasks_Count{`+app+`}[$__rate_interval]))`, "{{spark_app}}"))).
+			q(`sum by (spark_app) (increase(metrics_executor_failedTasks_total{`+executors+`}[$__rate_interval]))`, "{{spark_app}}"))).
 		WithPanel(timeSeries("Storage memory used", "Memory used for cached blocks on each executor.", "bytes",
-			q(`sum by (spark_app, executor_id) (metrics_executor_memoryUsed_Count{`+app+`})`, "{{spark_app}} {{executor_id}}"))).
+			q(`sum by (spark_app, executor_id) (metrics_executor_memoryUsed_bytes{`+executors+`})`, "{{spark_app}} {{executor_id}}"))).
 		WithPanel(timeSeries("Time in GC", "Share of task time spent in garbage collection, per executor.", "percentunit",
-			q(`sum by (spark_app, executor_id) (rate(metrics_executor_totalGCTime_Value{`+app+`}[$__rate_interval])) / sum by (spark_app, executor_id) (rate(metrics_executor_totalDuration_Value{`+app+`}[$__rate_interval]))`, "{{spark_app}} {{executor_id}}"))).
+			q(`sum by (spark_app, executor_id) (rate(metrics_executor_totalGCTime_seconds_total{`+executors+`}[$__rate_interval])) / sum by (spark_app, executor_id) (rate(metrics_executor_totalDuration_seconds_total{`+executors+`}[$__rate_interval]))`, "{{spark_app}} {{executor_id}}"))).
 		WithPanel(timeSeries("Shuffle", "Shuffle bytes read and written per second, per application.", "Bps",
-			q(`sum by (spark_app) (rate(metrics_executor_totalShuffleRead_Count{`+app+`}[$__rate_interval]))`, "{{spark_app}} read"),
-			q(`sum by (spark_app) (rate(metrics_executor_totalShuffleWrite_Count{`+app+`}[$__rate_interval]))`, "{{spark_app}} write"))).
+			q(`sum by (spark_app) (rate(metrics_executor_totalShuffleRead_bytes_total{`+executors+`}[$__rate_interval]))`, "{{spark_app}} read"),
+			q(`sum by (spark_app) (rate(metrics_executor_totalShuffleWrite_bytes_total{`+executors+`}[$__rate_interval]))`, "{{spark_app}} write"))).
 		WithPanel(timeSeries("Input", "Bytes read from storage per second, per application.", "Bps",
-			q(`sum by (spark_app) (rate(metrics_executor_totalInputBytes_Count{`+app+`}[$__rate_interval]))`, "{{spark_app}}"))).
+			q(`sum by (spark_app) (rate(metrics_executor_totalInputBytes_bytes_total{`+executors+`}[$__rate_interval]))`, "{{spark_app}}"))).
 		WithRow(row("Pods of $application")).
 		WithPanel(timeSeries("CPU by role", "CPU cores used by the driver and executor pods.", "short",
 			q(byRole(`rate(container_cpu_usage_seconds_total{namespace=~"$namespace",container!=""}[$__rate_interval])`), "{{"+ksmRole+"}}"))).

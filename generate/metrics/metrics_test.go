@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -62,5 +63,29 @@ func TestParseRejects(t *testing.T) {
 	}
 	if m, _ := c.Lookup("rest_client_requests_total"); m.Component != "a" {
 		t.Errorf("shared name attributed to %s, want the first file", m.Component)
+	}
+}
+
+// Every catalogue file says where its names were read, in its header.
+func TestCatalogueFilesNameTheirSource(t *testing.T) {
+	names, err := fs.Glob(files, "catalogue/*.txt")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no catalogue files: %v", err)
+	}
+	for _, name := range names {
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var header strings.Builder
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(line, "#") {
+				break
+			}
+			header.WriteString(line)
+		}
+		if !strings.Contains(header.String(), "Source") {
+			t.Errorf("%s: the header comment does not say where the names come from (a \"Source:\" line)", name)
+		}
 	}
 }

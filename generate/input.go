@@ -148,10 +148,20 @@ func checkDurations(e *env.Environment) []env.Issue {
 	out = append(out, promDuration(p("monitoring", "prometheus", "retention"), m.Prometheus.Retention)...)
 	out = append(out, promDuration(p("monitoring", "prometheus", "scrapeInterval"), m.Prometheus.ScrapeInterval)...)
 	out = append(out, operatorGoDuration(p("monitoring", "alertmanager", "retention"), m.Alertmanager.Retention)...)
+	// Alertmanager's config loader is not linked in (it would add 21 MB,
+	// +23%, to the binary): its rules for what a user sets here are these
+	// durations, receivers that exist (checkAlerting) and matchers, which
+	// the schema's enums and #Name already keep valid.
 	for _, f := range []struct {
 		name, v string
-	}{{"groupWait", m.Alertmanager.GroupWait}, {"groupInterval", m.Alertmanager.GroupInterval}, {"repeatInterval", m.Alertmanager.RepeatInterval}} {
-		out = append(out, promDuration(p("monitoring", "alertmanager", f.name), f.v)...)
+		nonZero bool
+	}{{"groupWait", m.Alertmanager.GroupWait, false}, {"groupInterval", m.Alertmanager.GroupInterval, true}, {"repeatInterval", m.Alertmanager.RepeatInterval, true}} {
+		at := p("monitoring", "alertmanager", f.name)
+		if issues := promDuration(at, f.v); len(issues) > 0 {
+			out = append(out, issues...)
+		} else if d, _ := model.ParseDuration(f.v); f.nonZero && d == 0 {
+			out = append(out, env.Errorf(at, "Alertmanager refuses a zero "+f.name+" (its config loader: cannot be zero); use at least 1m"))
+		}
 	}
 	out = append(out, promDuration(p("pureExporter", "interval"), e.PureExporter.Interval)...)
 	out = append(out, promDuration(p("pureExporter", "slowInterval"), e.PureExporter.SlowInterval)...)
@@ -248,6 +258,19 @@ func checkHosts(e *env.Environment) []env.Issue {
 		}
 	}
 	check(p("cluster", "domain"), e.Cluster.Domain)
+	// The Spark Operator expands the format per application and makes its
+	// host an Ingress rule: check it with sample names substituted.
+	if f := e.Spark.UI.IngressURLFormat; f != "" {
+		at := p("spark", "ui", "ingressUrlFormat")
+		if !strings.Contains(f, "{{$appName}}") {
+			out = append(out, env.Errorf(at, "the format must contain {{$appName}}, or every application would get the same Ingress host"))
+		}
+		host, _, _ := strings.Cut(strings.NewReplacer("{{$appName}}", "app", "{{$appNamespace}}", "ns", "{{$appId}}", "id").Replace(f), "/")
+		if strings.Contains(host, ":") {
+			host = host[:strings.Index(host, ":")]
+		}
+		check(at, host)
+	}
 	walk(reflect.ValueOf(e).Elem(), nil, func(path []string, v reflect.Value) {
 		if in, ok := v.Interface().(env.Ingress); ok {
 			check(append(path, "host"), in.Host)

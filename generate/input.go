@@ -226,6 +226,9 @@ func checkLabels(e *env.Environment) []env.Issue {
 	own := stack.Labels("x", "x", "x")
 	for _, k := range env.SortedKeys(e.Cluster.Labels) {
 		at := p("cluster", "labels", k)
+		if badRune(k, false) != "" {
+			continue // checkText reports it
+		}
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
 			out = append(out, env.Errorf(at, "not a Kubernetes label key: "+strings.Join(errs, "; ")))
 			continue

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-stack/vigil"
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/overlays"
 )
 
 // hostile are values that break a line-based or document-based format
@@ -87,6 +88,9 @@ func TestFreeTextCannotInject(t *testing.T) {
 			for _, c := range accepted {
 				setOne(reflect.ValueOf(spec).Elem(), c, h)
 			}
+			if name == "prod" {
+				compiles(t, spec, h)
+			}
 			for key, body := range embeddedFiles(t, spec) {
 				checkEmbedded(t, name, key, body, baseline[key], h)
 				if slices.ContainsFunc(intactForms(h), func(f string) bool { return strings.Contains(body, f) }) {
@@ -99,6 +103,32 @@ func TestFreeTextCannotInject(t *testing.T) {
 		t.Fatal("no hostile value reached an embedded file: the test proves nothing")
 	}
 	t.Logf("%d free-text fields reached %d files: %v", len(free), len(reached), slices.Sorted(maps.Keys(reached)))
+}
+
+// compiles requires the overlay compiler to build spec's objects into a
+// tree that builds back into them: a value the checks accept must never
+// surface later as a verification failure (which reads as a Vigil bug).
+func compiles(t *testing.T, spec *env.Environment, h string) {
+	t.Helper()
+	b, err := BaseEnvironment(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Build(b.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flux, err := fluxOptions(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := overlays.Compile(context.Background(), base, []overlays.Environment{{Name: spec.Name, Objects: set, Flux: flux}}); err != nil {
+		t.Errorf("with %q in every free-text field the checks accept, the tree does not compile: %v", h, err)
+	}
 }
 
 // checkEmbedded parses one embedded file back. A YAML or JSON file is one

@@ -187,8 +187,7 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	var orphans Diagnostics
 	for _, f := range insts[0].IgnoredFiles {
 		if f.ExcludeReason != nil && strings.Contains(f.ExcludeReason.Error(), "no package name") {
-			name, _, _ := pos.file(token.NewFile(f.Filename, -1, 1).Pos(0, token.NoRelPos))
-			orphans = append(orphans, Diagnostic{File: name, Line: 1, Column: 1, Message: fmt.Sprintf("no package clause, so CUE leaves this file out of the environment: start it with package %s", insts[0].PkgName)})
+			orphans = append(orphans, Diagnostic{File: pos.dir(f.Filename), Line: 1, Column: 1, Message: fmt.Sprintf("no package clause, so CUE leaves this file out of the environment: start it with package %s", insts[0].PkgName)})
 		}
 	}
 	if len(orphans) > 0 {
@@ -349,7 +348,8 @@ func (p positioner) file(pos token.Pos) (string, int, int) {
 	return name, pos.Line(), pos.Column()
 }
 
-// dir is a directory's path relative to the working directory.
+// dir is a path (of a directory, or of a file as a whole) relative to the
+// working directory.
 func (p positioner) dir(d string) string {
 	if rel, err := filepath.Rel(p.cwd, d); err == nil && !strings.HasPrefix(rel, "..") {
 		return rel

@@ -176,7 +176,8 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	pos := positioner{cwd: req.cwd}
 	for _, inst := range insts {
 		if inst.Err != nil {
-			if len(inst.BuildFiles) == 0 && len(inst.IgnoredFiles) == 0 && strings.Contains(inst.Err.Error(), "no CUE files") {
+			if msg := inst.Err.Error(); len(inst.BuildFiles) == 0 && len(inst.IgnoredFiles) == 0 &&
+				(strings.Contains(msg, "no CUE files") || strings.Contains(msg, "matched no packages")) {
 				return nil, Diagnostics{{File: pos.dir(req.dir), Message: "no .cue files here: an environment is a directory of CUE files of one package (see environments/ for examples)"}}
 			}
 			return nil, pos.cueDiagnostics(cueerrors.Errors(inst.Err), cue.Value{}, cue.Value{})

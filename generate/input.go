@@ -59,6 +59,10 @@ func checkRuleGroups(e *env.Environment) []env.Issue {
 		if group.Interval != "" {
 			out = append(out, promDuration(at("interval"), group.Interval)...)
 		}
+		if len(group.Alerts) == 0 {
+			// The generator refuses it too, but only at render time.
+			out = append(out, env.Errorf(at("alerts"), "a rule group needs at least one alert: Prometheus refuses an empty group; add one or remove the group"))
+		}
 		for _, a := range env.SortedKeys(group.Alerts) {
 			alert := group.Alerts[a]
 			at := func(f ...string) []string { return append(at("alerts", a), f...) }
@@ -74,8 +78,11 @@ func checkRuleGroups(e *env.Environment) []env.Issue {
 				case !ruleLabelScheme.IsValidLabelName(k):
 					out = append(out, env.Errorf(at("labels", k), "not a Prometheus label name: use letters, digits and underscores, not starting with a digit"))
 					continue
-				case k == "severity" || k == model.AlertNameLabel || strings.HasPrefix(k, "__"):
-					out = append(out, env.Errorf(at("labels", k), fmt.Sprintf("label %s is set by Vigil or Prometheus (severity comes from the severity field); remove it", k)))
+				case k == "severity":
+					out = append(out, env.Errorf(at("labels", k), "the severity label comes from the severity field, which would silently win; set severity instead"))
+					continue
+				case k == model.AlertNameLabel || strings.HasPrefix(k, "__"):
+					out = append(out, env.Errorf(at("labels", k), fmt.Sprintf("label %s is Prometheus's own (the alert's name, or internal); remove it", k)))
 					continue
 				}
 				out = append(out, ruleTemplate(at("labels", k), a, map[string]string{k: v}, nil)...)

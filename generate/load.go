@@ -180,6 +180,11 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 				(strings.Contains(msg, "no CUE files") || strings.Contains(msg, "matched no packages")) {
 				return nil, Diagnostics{{File: pos.dir(req.dir), Message: "no .cue files here: an environment is a directory of CUE files of one package (see environments/ for examples)"}}
 			}
+			if msg := inst.Err.Error(); strings.HasPrefix(msg, "found packages") {
+				// CUE names the files but gives no position.
+				return nil, Diagnostics{{File: pos.dir(req.dir), Message: leadingPosition.ReplaceAllString(msg, "") +
+					": an environment directory holds one package; give every file the same package clause or move the others out"}}
+			}
 			return nil, pos.cueDiagnostics(cueerrors.Errors(inst.Err), cue.Value{}, cue.Value{})
 		}
 	}

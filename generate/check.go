@@ -42,6 +42,7 @@ var checks = []rule{
 	checkHosts,
 	checkResources,
 	checkNamespaceNames,
+	checkRenderLimits,
 	checkText,
 }
 

@@ -19,7 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/vigil-stack/vigil/generate/alertmanager"
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/spark"
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
@@ -115,7 +117,7 @@ func ruleTemplate(path []string, alert string, labels, annotations map[string]st
 func promDuration(path []string, s string) []env.Issue {
 	if _, err := model.ParseDuration(s); err != nil {
 		// Not err itself: it repeats the value.
-		return []env.Issue{env.Errorf(path, "not a duration Prometheus accepts: use numbers and units from largest to smallest, at most 292 years in all, e.g. 30s, 15m, 90d")}
+		return []env.Issue{env.Errorf(path, "not a duration Prometheus's parser accepts (Vigil reads every duration with it): use numbers and units from largest to smallest, at most 292 years in all, e.g. 30s, 15m, 90d")}
 	}
 	return nil
 }
@@ -127,15 +129,6 @@ func goDuration(path []string, s string) []env.Issue {
 		return []env.Issue{env.Errorf(path, "not a duration Go programs accept: use h, m, s or ms units and stay below 2562047h")}
 	}
 	return nil
-}
-
-// unitsDuration checks a duration for a reader without week and year
-// units (Elasticsearch's time units, Spark's time strings).
-func unitsDuration(path []string, s, reader string) []env.Issue {
-	if strings.HasSuffix(s, "w") || strings.HasSuffix(s, "y") {
-		return []env.Issue{env.Errorf(path, reader+" knows no week or year unit: write the duration in days (e.g. 14d)")}
-	}
-	return promDuration(path, s)
 }
 
 // operatorGoDurationPattern is the Prometheus Operator's GoDuration, the
@@ -172,9 +165,12 @@ func checkDurations(e *env.Environment) []env.Issue {
 	}
 	out = append(out, promDuration(p("pureExporter", "interval"), e.PureExporter.Interval)...)
 	out = append(out, promDuration(p("pureExporter", "slowInterval"), e.PureExporter.SlowInterval)...)
-	out = append(out, unitsDuration(p("logging", "elasticsearch", "retention"), e.Logging.Elasticsearch.Retention, "Elasticsearch")...)
-	out = append(out, unitsDuration(p("audit", "retention"), e.Audit.Retention, "Elasticsearch")...)
-	out = append(out, unitsDuration(p("spark", "historyServer", "cleaner", "maxAge"), e.Spark.HistoryServer.Cleaner.MaxAge, "Spark")...)
+	// Elasticsearch and Spark know no weeks or years; their generators
+	// convert those to days, which stays in range when Prometheus's parser
+	// (y = 365d) accepts the duration.
+	out = append(out, promDuration(p("logging", "elasticsearch", "retention"), e.Logging.Elasticsearch.Retention)...)
+	out = append(out, promDuration(p("audit", "retention"), e.Audit.Retention)...)
+	out = append(out, promDuration(p("spark", "historyServer", "cleaner", "maxAge"), e.Spark.HistoryServer.Cleaner.MaxAge)...)
 	out = append(out, goDuration(p("tracing", "tempo", "retention"), e.Tracing.Tempo.Retention)...)
 	for _, f := range []struct{ name, v string }{{"interval", e.Flux.Interval}, {"timeout", e.Flux.Timeout}, {"retryInterval", e.Flux.RetryInterval}} {
 		out = append(out, goDuration(p("flux", f.name), f.v)...)
@@ -310,6 +306,35 @@ func checkResources(e *env.Environment) []env.Issue {
 			}
 		}
 	})
+	return out
+}
+
+// checkRenderLimits refuses, at the field, what a generator would refuse
+// only at render time.
+func checkRenderLimits(e *env.Environment) []env.Issue {
+	var out []env.Issue
+	if _, ok := e.Monitoring.Alertmanager.Slack.Receivers[alertmanager.NullReceiver]; ok {
+		out = append(out, env.Errorf(p("monitoring", "alertmanager", "slack", "receivers", alertmanager.NullReceiver),
+			fmt.Sprintf("the receiver name %q is Vigil's, for the alerts it drops (Watchdog, InfoInhibitor); choose another name", alertmanager.NullReceiver)))
+	}
+	if e.Logging.Enabled {
+		v := strings.SplitN(e.Logging.Elasticsearch.Version, ".", 3)
+		major, _ := strconv.Atoi(v[0])
+		minor := 0
+		if len(v) > 1 {
+			minor, _ = strconv.Atoi(v[1])
+		}
+		if major < 7 || (major == 7 && minor < 13) {
+			out = append(out, env.Errorf(p("logging", "elasticsearch", "version"), "Vigil's data streams, composable templates and lifecycle policies need Elasticsearch 7.13 or later"))
+		}
+	}
+	if e.SparkHistoryEnabled() {
+		if res, err := e.Spark.HistoryServer.Resources.Requirements(); err == nil {
+			if _, err := spark.DaemonMemory(res); err != nil {
+				out = append(out, env.Errorf(p("spark", "historyServer", "resources", "limits", "memory"), "the History Server's heap is three quarters of this limit and needs at least 256Mi: set at least 512Mi"))
+			}
+		}
+	}
 	return out
 }
 

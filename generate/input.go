@@ -25,7 +25,7 @@ import (
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
-// The checks in this file apply to the user's values the grammars of the
+// The checks in this file hold the user's values to the grammars of the
 // programs that read them later: Prometheus's PromQL parser and rule
 // validation, its duration and size parsers, Kubernetes's label and DNS
 // grammars and quantities. A value that passes here is one those programs

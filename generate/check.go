@@ -2,6 +2,7 @@ package generate
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,16 @@ var checks = []rule{
 	checkPureExporter,     // 15
 	checkNodeProblemDetector,
 	checkSecrets, // 6
+	// Grammars of the programs that read the values (input.go).
+	checkRuleGroups,
+	checkDurations,
+	checkSizes,
+	checkLabels,
+	checkHosts,
+	checkResources,
+	checkNamespaceNames,
+	checkRenderLimits,
+	checkText,
 }
 
 // Check runs every Go rule on a decoded environment. Load calls it; it is
@@ -220,8 +231,10 @@ func checkElasticsearch(e *env.Environment) []env.Issue {
 			continue
 		}
 		if ns.Heap != "" {
-			heap := heapBytes(ns.Heap)
-			if heap*2 > limit.Value() {
+			heap, ok := heapBytes(ns.Heap)
+			if !ok || heap >= limit.Value() {
+				out = append(out, env.Errorf(at("heap"), fmt.Sprintf("heap %s does not fit in the memory limit %s; the JVM would be killed at start: lower heap or raise memory", ns.Heap, ns.Memory)))
+			} else if heap > limit.Value()/2 {
 				out = append(out, env.Errorf(at("heap"), fmt.Sprintf("heap %s is more than half the memory limit %s; Elasticsearch needs the rest for the file system cache and off-heap memory: lower heap or raise memory", ns.Heap, ns.Memory)))
 			}
 		}
@@ -240,13 +253,18 @@ func checkElasticsearch(e *env.Environment) []env.Issue {
 	return out
 }
 
-// heapBytes parses a JVM heap size ("512m", "2g").
-func heapBytes(h string) int64 {
-	n, _ := strconv.ParseInt(h[:len(h)-1], 10, 64)
+// heapBytes parses a JVM heap size ("512m", "2g"); false when it does not
+// fit an int64 (the schema's pattern allows any number of digits).
+func heapBytes(h string) (int64, bool) {
+	shift := 20
 	if strings.HasSuffix(h, "g") {
-		return n << 30
+		shift = 30
 	}
-	return n << 20
+	n, err := strconv.ParseInt(h[:len(h)-1], 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64>>shift {
+		return 0, false
+	}
+	return n << shift, true
 }
 
 func checkAlerting(e *env.Environment) []env.Issue {
@@ -389,20 +407,11 @@ func checkReplicas(e *env.Environment) []env.Issue {
 	}
 	if rs := m.Prometheus.RetentionSize; rs != "" {
 		size, err := resource.ParseQuantity(m.Prometheus.Storage.Size)
-		if err == nil && retentionBytes(rs) >= size.Value() {
+		if n, ok := retentionBytes(rs); err == nil && ok && n >= size.Value() {
 			out = append(out, env.Errorf(p("monitoring", "prometheus", "retentionSize"), fmt.Sprintf("retentionSize %s does not fit the %s volume; Prometheus stops ingesting when the disk fills: keep it below the volume size (about 85%%)", rs, m.Prometheus.Storage.Size)))
 		}
 	}
 	return out
-}
-
-// retentionBytes parses a Prometheus size; Prometheus reads its units as
-// powers of two (units.ParseBase2Bytes).
-func retentionBytes(s string) int64 {
-	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	n, _ := strconv.ParseInt(s[:i], 10, 64)
-	shift := map[string]uint{"B": 0, "KB": 10, "MB": 20, "GB": 30, "TB": 40, "PB": 50, "EB": 60}[s[i:]]
-	return n << shift
 }
 
 func checkCoupling(e *env.Environment) []env.Issue {

@@ -38,7 +38,9 @@ type Diagnostic struct {
 
 func (d Diagnostic) String() string {
 	var b strings.Builder
-	if d.File != "" {
+	if d.File != "" && d.Line == 0 {
+		fmt.Fprintf(&b, "%s: ", d.File) // a directory or a file as a whole
+	} else if d.File != "" {
 		fmt.Fprintf(&b, "%s:%d:%d: ", d.File, d.Line, d.Column)
 	}
 	if d.Severity == SeverityWarning {

@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -73,6 +74,14 @@ func Load(ctx context.Context, dir string) (*Environment, error) {
 	}
 	root, modulePath, err := findModule(abs)
 	if err != nil {
+		var cerr cueerrors.Error
+		if errors.As(err, &cerr) && cerr.Position().IsValid() {
+			// A broken cue.mod/module.cue is the user's file: say where,
+			// and what (the cause is in the chain, not in Msg).
+			d := Diagnostic{Message: leadingPosition.ReplaceAllString(cerr.Error(), "")}
+			d.File, d.Line, d.Column = positioner{cwd: cwd}.file(cerr.Position())
+			return nil, Diagnostics{d}
+		}
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	overlay := map[string]load.Source{}
@@ -167,8 +176,28 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	pos := positioner{cwd: req.cwd}
 	for _, inst := range insts {
 		if inst.Err != nil {
+			if msg := inst.Err.Error(); len(inst.BuildFiles) == 0 && len(inst.IgnoredFiles) == 0 &&
+				(strings.Contains(msg, "no CUE files") || strings.Contains(msg, "matched no packages")) {
+				return nil, Diagnostics{{File: pos.dir(req.dir), Message: "no .cue files here: an environment is a directory of CUE files of one package (see environments/ for examples)"}}
+			}
+			if msg := inst.Err.Error(); strings.HasPrefix(msg, "found packages") {
+				// CUE names the files but gives no position.
+				return nil, Diagnostics{{File: pos.dir(req.dir), Message: leadingPosition.ReplaceAllString(msg, "") +
+					": an environment directory holds one package; give every file the same package clause or move the others out"}}
+			}
 			return nil, pos.cueDiagnostics(cueerrors.Errors(inst.Err), cue.Value{}, cue.Value{})
 		}
+	}
+	// CUE leaves a file without a package clause out of the package
+	// silently; in an environment directory that loses settings.
+	var orphans Diagnostics
+	for _, f := range insts[0].IgnoredFiles {
+		if f.ExcludeReason != nil && strings.Contains(f.ExcludeReason.Error(), "no package name") {
+			orphans = append(orphans, Diagnostic{File: pos.dir(f.Filename), Line: 1, Column: 1, Message: fmt.Sprintf("no package clause, so CUE leaves this file out of the environment: start it with package %s", insts[0].PkgName)})
+		}
+	}
+	if len(orphans) > 0 {
+		return nil, orphans
 	}
 	// One context per environment: CUE values are not safe for concurrent
 	// use, and a fresh context keeps one environment's memory its own.
@@ -325,6 +354,15 @@ func (p positioner) file(pos token.Pos) (string, int, int) {
 	return name, pos.Line(), pos.Column()
 }
 
+// dir is a path (of a directory, or of a file as a whole) relative to the
+// working directory.
+func (p positioner) dir(d string) string {
+	if rel, err := filepath.Rel(p.cwd, d); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return d
+}
+
 func (p positioner) isSchemaFile(pos token.Pos) bool {
 	f := filepath.ToSlash(pos.Filename())
 	return strings.Contains(f, "/cue.mod/gen/"+schema.ImportPath+"/") ||
@@ -358,6 +396,13 @@ func (p positioner) cueDiagnostics(errs []cueerrors.Error, def, user cue.Value) 
 		if (!pos.IsValid() || p.isSchemaFile(pos)) && user.Exists() {
 			pos = p.nearestUserPosition(user, fieldPath)
 		}
+		if msg == "import failed" {
+			pos, msg = p.importFailure(e)
+		} else if others := p.otherPlaces(e, pos); others != "" && strings.Contains(msg, "conflicting values") {
+			// A conflict has two sides, often one in a shared package:
+			// name both, so the user can choose which to keep.
+			msg += " (also set at " + others + ")"
+		}
 		d.File, d.Line, d.Column = p.file(pos)
 		if def.Exists() && isSecretRef(schemaAt(def, fieldPath)) && strings.Contains(msg, "conflicting values") {
 			msg = "a secret value is written here literally; secrets never go into an environment. " +
@@ -383,6 +428,66 @@ func (p positioner) cueDiagnostics(errs []cueerrors.Error, def, user cue.Value) 
 	}
 	out.sort()
 	return out
+}
+
+// importFailure explains an import CUE could not load. CUE's message is
+// only "import failed", at the import; the cause (a syntax error in the
+// imported package, a cycle, a missing package) is in the error's chain
+// and input positions. A cycle is reported at the import that starts it
+// with the imports that close it; any other failure at its own place,
+// with the import that led there.
+func (p positioner) importFailure(e cueerrors.Error) (token.Pos, string) {
+	detail := e.Error()
+	for {
+		_, rest, ok := strings.Cut(detail, "import failed: ")
+		if !ok {
+			break
+		}
+		detail = rest
+	}
+	// Drop a position CUE printed into the text; Vigil prints its own.
+	detail = leadingPosition.ReplaceAllString(detail, "")
+	at := e.Position()
+	var chain []string
+	var inner token.Pos
+	for _, pos := range e.InputPositions() {
+		if pos.IsValid() && pos != at {
+			f, l, c := p.file(pos)
+			chain = append(chain, fmt.Sprintf("%s:%d:%d", f, l, c))
+			inner = pos
+		}
+	}
+	f, l, c := p.file(at)
+	switch {
+	case strings.Contains(detail, "cycle"):
+		return at, "import cycle: the imports at " + strings.Join(chain, ", ") + " lead back here; move the shared values into a package that imports neither"
+	case inner.IsValid():
+		return inner, fmt.Sprintf("%s (in a package imported at %s:%d:%d)", detail, f, l, c)
+	}
+	return at, detail + ": check the import path against the module path in cue.mod/module.cue"
+}
+
+var leadingPosition = regexp.MustCompile(`(^|: )\S+\.cue:\d+:\d+: `)
+
+// otherPlaces lists, as file:line:col, the positions in the user's files
+// that took part in an error besides the one it is reported at.
+func (p positioner) otherPlaces(e cueerrors.Error, at token.Pos) string {
+	atFile, atLine, atCol := p.file(at)
+	seen := map[string]bool{fmt.Sprintf("%s:%d:%d", atFile, atLine, atCol): true}
+	var out []string
+	for _, pos := range append([]token.Pos{e.Position()}, e.InputPositions()...) {
+		if !pos.IsValid() || p.isSchemaFile(pos) {
+			continue
+		}
+		f, l, c := p.file(pos)
+		k := fmt.Sprintf("%s:%d:%d", f, l, c)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 // userPosition picks the position of an error in the user's files rather

@@ -143,3 +143,27 @@ func TestAuditNeedsLogging(t *testing.T) {
 		t.Errorf("logging off: %d objects", n)
 	}
 }
+
+// TestPolicyFileIsOneDocument feeds a path that would start a second YAML
+// document, and one that is a plain path, through the only text written
+// around the encoded policy: the first is refused, the second gives one
+// document that decodes to the policy.
+func TestPolicyFileIsOneDocument(t *testing.T) {
+	e := stacktest.Example(t, "prod")
+	e.Audit.PolicyPath = "/etc/kubernetes/p.yaml\n---\napiVersion: audit.k8s.io/v1\nkind: Policy\nrules: [{level: None}]"
+	if _, err := audit.PolicyFile(e); err == nil {
+		t.Error("a path with a newline and a document separator is accepted")
+	}
+	e.Audit.PolicyPath = "/etc/kubernetes/audit-policy.yaml"
+	b, err := audit.PolicyFile(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs := strings.Count("\n"+string(b), "\n---"); docs != 0 {
+		t.Errorf("the policy file holds %d document separators", docs)
+	}
+	var p auditv1.Policy
+	if err := yaml.UnmarshalStrict(b, &p); err != nil || len(p.Rules) == 0 || p.Rules[len(p.Rules)-1].Level != auditv1.Level(e.Audit.Level) {
+		t.Errorf("the policy file does not decode to the policy: %v", err)
+	}
+}

@@ -127,11 +127,12 @@ for pem in /tmp/s3-ca-*.pem; do
 done
 `
 
-// daemonMemory is SPARK_DAEMON_MEMORY, the History Server's heap: three
+// DaemonMemory is SPARK_DAEMON_MEMORY, the History Server's heap: three
 // quarters of the memory limit, leaving the rest to metaspace, threads and
 // the local store. spark-class sets -Xmx to 1g without it, which a 1Gi
-// limit cannot hold.
-func daemonMemory(res corev1.ResourceRequirements) (string, error) {
+// limit cannot hold. The loader calls it too, to refuse at validate time
+// a limit too small for a heap.
+func DaemonMemory(res corev1.ResourceRequirements) (string, error) {
 	limit, ok := res.Limits[corev1.ResourceMemory]
 	if !ok {
 		return "", fmt.Errorf("the History Server needs a memory limit to size its heap")
@@ -153,7 +154,7 @@ func (g *generator) historyDeployment(conf string) (*appsv1.Deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spark.historyServer.%w", err)
 	}
-	heap, err := daemonMemory(res)
+	heap, err := DaemonMemory(res)
 	if err != nil {
 		return nil, fmt.Errorf("spark.historyServer.resources: %w", err)
 	}

@@ -54,7 +54,7 @@ func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"key AKIAIOSFODNN7EXAMPLE here":                   "key <redacted 20 chars> here",
 		"url https://hooks.slack.com/services/T0/B0/abc.": "url <redacted 43 chars>",
-		`"-----BEGIN EC PRIVATE KEY-----\nMHcCAQ"`:         `"<redacted 38 chars>"`,
+		`"-----BEGIN EC PRIVATE KEY-----\nMHcCAQ"`:        `"<redacted 38 chars>"`,
 		"db password=hunter22 ok":                         "db <redacted 17 chars> ok",
 		"password=$DB_PASSWORD stays":                     "password=$DB_PASSWORD stays",
 		"https://user:pw@example.com/x":                   "<redacted 29 chars>",

@@ -158,7 +158,7 @@ func readPackageFiles(root, modulePath, dir, display string, overlay map[string]
 			if err != nil {
 				continue // CUE reports the syntax error with its position
 			}
-			for _, spec := range f.Imports {
+			for spec := range f.ImportSpecs() {
 				p := strings.Trim(spec.Path.Value, `"`)
 				p, _, _ = strings.Cut(p, ":")
 				if rest, ok := strings.CutPrefix(p, modulePath+"/"); ok {
@@ -210,6 +210,13 @@ func withDeadline(ctx context.Context, display string, load func() (*Environment
 	}
 	done := make(chan result, 1)
 	go func() {
+		// A panic here would end the process from a goroutine no caller
+		// can recover in; it is a Vigil bug, reported as an error.
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{nil, fmt.Errorf("%s: loading panicked (a Vigil bug): %v", display, r)}
+			}
+		}()
 		e, err := load()
 		done <- result{e, err}
 	}()

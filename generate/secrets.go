@@ -95,7 +95,7 @@ func (p positioner) secretLooking(v cue.Value) Diagnostics {
 				return
 			}
 			for it.Next() {
-				if what := credential(it.Selector().Unquoted()); what != "" {
+				if what := credential(labelText(it.Selector())); what != "" {
 					report(it.Value(), it.Value().Pos(), what, "this field name")
 					continue
 				}
@@ -162,6 +162,14 @@ func checkTree(t *overlays.Tree) error {
 	}
 	return invalid(fmt.Errorf("the rendered tree would carry credentials, so nothing was written:\n  %s\nfind the value in the environment and replace it with a Secret reference ({secret: \"<name>\", key: \"<key>\"})",
 		strings.Join(hits, "\n  ")))
+}
+
+// labelText is a field's name as written, for any kind of label.
+func labelText(sel cue.Selector) string {
+	if sel.IsString() {
+		return sel.Unquoted()
+	}
+	return sel.String()
 }
 
 // valuePos is where a field's value is written (the string, not the

@@ -25,18 +25,6 @@ var knownCredentials = []struct{ name, value, leak string }{
 	{"slack-webhook", "https://hooks.slack.com/services/T0VIGIL00/B0VIGIL00/vigilFakeWebhookSecret0", "vigilFakeWebhookSecret0"},
 }
 
-const minimalEnv = `package test
-
-name: "test"
-cluster: name: "test"
-storage: {
-	backends: disk: {kind: "csi", csi: provisioner: "ebs.csi.aws.com"}
-	roles: block: "disk"
-}
-spark: historyServer: enabled: false
-logging: elasticsearch: nodeSets: default: {}
-`
-
 // TestNoCredentialIsEchoed writes each known credential into every place of
 // the schema where a string goes (the list is derived from the schema, not
 // kept by hand), then runs gen validate and gen render: each place is

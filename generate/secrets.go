@@ -32,10 +32,13 @@ var credentialPatterns = []struct {
 	{"a private key", regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:(?s:.*?)-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[^"]*)`)},
 	{"a Pure Storage API token", regexp.MustCompile(`\bT-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)},
 	{"a password in a URL", regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"']+:[^/\s@"']+@[^\s"']*`)},
-	// password=hunter2, api_key='…'; a value that is a reference ($VAR,
-	// ${…}, {{…}}, <…>, a file path) is not a credential. "key: value" is
-	// left out: it is how every path and YAML field reads.
-	{"a password", regexp.MustCompile(`(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|token)\s*=\s*["']?[^\s"'$<{/&;,)][^\s"'&;,)]{3,}`)},
+	// password=hunter2 (in a DSN, a command line), api_key=… or ?token=…
+	// in a URL. A value that is a reference ($VAR, ${…}, {{…}}, <…>, a path) is
+	// not a credential; secret="…" and token="…" are PromQL label
+	// matchers (kube_secret_info{secret="grafana"}), so those two keys
+	// count only unquoted.
+	{"a password", regexp.MustCompile(`(?i)\b(?:password|passwd|pwd)\s*=\s*["']?[^\s"'$<{/&;,)][^\s"'&;,)]{3,}`)},
+	{"an API key or token", regexp.MustCompile(`(?i)\b(?:secret|api[_-]?key|access[_-]?key|token)=[^\s"'$<{/&;,)][^\s"'&;,)]{3,}`)},
 }
 
 // credential returns what s contains that looks like a credential, or "".

@@ -57,6 +57,8 @@ func TestRedact(t *testing.T) {
 		`"-----BEGIN EC PRIVATE KEY-----\nMHcCAQ"`:        `"<redacted 38 chars>"`,
 		"db password=hunter22 ok":                         "db <redacted 17 chars> ok",
 		"password=$DB_PASSWORD stays":                     "password=$DB_PASSWORD stays",
+		`kube_secret_info{secret="grafana-admin"} == 1`:   `kube_secret_info{secret="grafana-admin"} == 1`,
+		"https://x.example/hook?token=abcdef123":          "https://x.example/hook?<redacted 15 chars>",
 		"https://user:pw@example.com/x":                   "<redacted 29 chars>",
 		"monitoring.prometheus.replicas: too many":        "monitoring.prometheus.replicas: too many",
 	} {

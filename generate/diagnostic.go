@@ -2,8 +2,17 @@ package generate
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/literal"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"github.com/vigil-stack/vigil/schema"
 )
 
 // Severity tells whether a Diagnostic stops a render.
@@ -51,7 +60,8 @@ func (d Diagnostic) String() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(d.Message)
-	return b.String()
+	// Path and message may quote input (a map key, a Go check's value).
+	return Redact(b.String())
 }
 
 // Diagnostics is every problem found in one environment. As an error it
@@ -95,4 +105,64 @@ func (ds Diagnostics) sort() {
 		}
 		return a.Message < b.Message
 	})
+}
+
+// quoted matches the string literals CUE quotes in its messages: plain,
+// multi-line and raw (#"…"#) strings. Single quotes are left alone: CUE's
+// syntax errors quote tokens with them ('}').
+var quoted = regexp.MustCompile(`(=~ ?|!~ ?)?(#*"""(?s:.*?)"""#*|#*"(?:[^"\\\n]|\\.)*"#*)`)
+
+// redactValues replaces every string literal in a CUE message by a
+// placeholder with its length: CUE repeats the value that failed a type,
+// pattern or conflict check, and that value may be a secret pasted in the
+// wrong field. Literals the schema itself contains (enum members, the
+// regular expressions after =~) are Vigil's, so they stay readable.
+func redactValues(msg string) string {
+	lits := schemaLiterals()
+	return quoted.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := quoted.FindStringSubmatch(m)
+		op, lit := sub[1], sub[2]
+		if op != "" {
+			return m
+		}
+		s, err := literal.Unquote(lit)
+		if err != nil {
+			s = strings.Trim(lit, `#"'`)
+		}
+		if lits[s] {
+			return m
+		}
+		return placeholder(s)
+	})
+}
+
+var (
+	schemaLiteralsOnce sync.Once
+	schemaLiteralSet   map[string]bool
+)
+
+// schemaLiterals is every string literal of the embedded schema.
+func schemaLiterals() map[string]bool {
+	schemaLiteralsOnce.Do(func() {
+		schemaLiteralSet = map[string]bool{}
+		files, err := schema.Files()
+		if err != nil {
+			return // then every literal is redacted, which is safe
+		}
+		for name, b := range files {
+			f, err := parser.ParseFile(name, b)
+			if err != nil {
+				continue
+			}
+			ast.Walk(f, func(n ast.Node) bool {
+				if l, ok := n.(*ast.BasicLit); ok && l.Kind == token.STRING {
+					if s, err := literal.Unquote(l.Value); err == nil {
+						schemaLiteralSet[s] = true
+					}
+				}
+				return true
+			}, nil)
+		}
+	})
+	return schemaLiteralSet
 }

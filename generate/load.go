@@ -66,7 +66,7 @@ func Load(ctx context.Context, dir string) (*Environment, error) {
 	if fi, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("load %s: not a directory; give the directory that holds the environment's .cue files", dir)
+		return nil, invalid(fmt.Errorf("load %s: not a directory; give the directory that holds the environment's .cue files", dir))
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -96,7 +96,11 @@ func Load(ctx context.Context, dir string) (*Environment, error) {
 			return nil, err
 		}
 	}
-	return loadInstance(ctx, loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay, read: diskReader(abs)})
+	files := map[string][]byte{}
+	if err := readPackageFiles(root, modulePath, abs, dir, overlay, files); err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	return loadInstance(ctx, loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay, files: files, read: diskReader(abs)})
 }
 
 // LoadFS loads an environment embedded in the binary: fsys mirrors the
@@ -111,6 +115,7 @@ func LoadFS(ctx context.Context, fsys fs.FS, dir string) (*Environment, error) {
 	if err := addSchema(overlay, path.Join(virtualRoot, "schema")); err != nil {
 		return nil, err
 	}
+	files := map[string][]byte{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".cue") {
 			return err
@@ -120,18 +125,21 @@ func LoadFS(ctx context.Context, fsys fs.FS, dir string) (*Environment, error) {
 			return err
 		}
 		overlay[path.Join(virtualRoot, p)] = load.FromBytes(b)
+		files[path.Join(virtualRoot, p)] = b
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load embedded %s: %w", dir, err)
 	}
-	return loadInstance(ctx, loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay, read: fsReader(fsys, dir)})
+	return loadInstance(ctx, loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay, files: files, read: fsReader(fsys, dir)})
 }
 
 type loadRequest struct {
 	dir, display, root, cwd string
 	overlay                 map[string]load.Source
-	read                    readFile
+	// files are the user's CUE files in the overlay, by absolute path.
+	files map[string][]byte
+	read  readFile
 }
 
 func addSchema(overlay map[string]load.Source, dir string) error {
@@ -150,11 +158,14 @@ func addSchema(overlay map[string]load.Source, dir string) error {
 func findModule(dir string) (root, modulePath string, err error) {
 	for d := dir; ; d = filepath.Dir(d) {
 		f := filepath.Join(d, "cue.mod", "module.cue")
-		b, err := os.ReadFile(f)
+		b, err := readRegular(filepath.Dir(f), filepath.Base(f))
+		if msg, refused := why(err); refused {
+			return "", "", invalid(fmt.Errorf("%s %s", f, msg))
+		}
 		if err == nil {
 			mf, err := modfile.ParseNonStrict(b, f)
 			if err != nil {
-				return "", "", fmt.Errorf("read CUE module file: %w", err)
+				return "", "", invalid(fmt.Errorf("read CUE module file: %w", err))
 			}
 			return d, strings.SplitN(mf.Module, "@", 2)[0], nil
 		}
@@ -171,6 +182,15 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	pos := positioner{cwd: req.cwd}
+	if diags := checkDepth(req.files, pos.file); len(diags) > 0 {
+		return nil, diags
+	}
+	return withDeadline(ctx, req.display, func() (*Environment, error) { return evaluate(req) })
+}
+
+// evaluate loads, unifies, decodes and checks; loadInstance bounds it.
+func evaluate(req loadRequest) (*Environment, error) {
 	cfg := &load.Config{Dir: req.dir, ModuleRoot: req.root, Overlay: req.overlay}
 	insts := load.Instances([]string{".", schema.ImportPath}, cfg)
 	pos := positioner{cwd: req.cwd}
@@ -211,21 +231,25 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	if err := def.Err(); err != nil {
 		return nil, fmt.Errorf("embedded schema is broken: %w", err)
 	}
+	// Credentials are looked for in everything the user wrote, and
+	// reported even when CUE finds other mistakes: a secret pasted into a
+	// free-form field must not wait for the rest to be fixed.
+	leaks := pos.secretLooking(user)
 	if err := user.Err(); err != nil {
-		return nil, pos.cueDiagnostics(cueerrors.Errors(err), def, user)
+		return nil, withLeaks(pos.cueDiagnostics(cueerrors.Errors(err), def, user), leaks)
 	}
 
 	merged := def.Unify(user)
 	if errs := append(allErrors(merged), unknownFields(def, user, nil)...); len(errs) > 0 {
-		return nil, pos.cueDiagnostics(errs, def, user)
+		return nil, withLeaks(pos.cueDiagnostics(errs, def, user), leaks)
 	}
 	var spec env.Environment
 	if err := merged.Decode(&spec); err != nil {
-		return nil, pos.cueDiagnostics(cueerrors.Errors(err), def, user)
+		return nil, withLeaks(pos.cueDiagnostics(cueerrors.Errors(err), def, user), leaks)
 	}
 
 	files, sopsIssues := sopsFiles(&spec, req.read)
-	diags := append(pos.secretLooking(merged), pos.issues(merged, append(Check(&spec), sopsIssues...))...)
+	diags := append(leaks, pos.issues(merged, append(Check(&spec), sopsIssues...))...)
 	if spec.Strict {
 		for i := range diags {
 			diags[i].Severity = SeverityError
@@ -408,7 +432,7 @@ func (p positioner) cueDiagnostics(errs []cueerrors.Error, def, user cue.Value) 
 			msg = "a secret value is written here literally; secrets never go into an environment. " +
 				"Reference a Secret instead: {secret: \"<name>\", key: \"<key>\"} (optionally sops: \"<file>.sops.yaml\")"
 		} else {
-			msg += hint(msg)
+			msg = redactValues(msg) + hint(msg)
 		}
 		d.Message = msg
 		// A value that fails a disjunction (*1 | int) fails each arm; keep

@@ -58,9 +58,9 @@ type SourceError struct {
 func (e *SourceError) Error() string {
 	var d Diagnostics
 	if errors.As(e.Err, &d) {
-		return fmt.Sprintf("%s: invalid environment:\n%s", e.Source, indent(d.Error()))
+		return Redact(fmt.Sprintf("%s: invalid environment:\n%s", e.Source, indent(d.Error())))
 	}
-	return fmt.Sprintf("%s: %v", e.Source, e.Err)
+	return Redact(fmt.Sprintf("%s: %v", e.Source, e.Err))
 }
 
 func (e *SourceError) Unwrap() error { return e.Err }
@@ -119,7 +119,7 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 			// Shipping encrypted manifests with a decrypting Flux
 			// Kustomization is not built yet; rendering without them would
 			// leave the Secrets missing on the cluster without a word.
-			return nil, fmt.Errorf("%s: references SOPS files (%s, …), which Vigil checks but cannot render yet; create those Secrets out of band and drop the sops fields", sources[i], e.SecretFiles[0].Path)
+			return nil, invalid(fmt.Errorf("%s: references SOPS files (%s, …), which Vigil checks but cannot render yet; create those Secrets out of band and drop the sops fields", sources[i], e.SecretFiles[0].Path))
 		}
 	}
 
@@ -128,12 +128,12 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 	for i, e := range envs {
 		name := e.Spec.Name
 		if prev, dup := out.Objects[name]; dup && prev != nil {
-			return nil, fmt.Errorf("two environments are named %q (%s and another); names must be unique", name, sources[i])
+			return nil, invalid(fmt.Errorf("two environments are named %q (%s and another); names must be unique", name, sources[i]))
 		}
 		out.Objects[name], out.Durations[name] = sets[i], took[i]
 		flux, err := fluxOptions(e.Spec)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sources[i], err)
+			return nil, invalid(fmt.Errorf("%s: %w", sources[i], err))
 		}
 		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux})
 	}
@@ -141,6 +141,9 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 	tree, err := overlays.Compile(ctx, base, compileEnvs)
 	if err != nil {
 		return nil, fmt.Errorf("compile overlays: %w", err)
+	}
+	if err := checkTree(tree); err != nil {
+		return nil, err
 	}
 	out.Tree = tree
 	return out, nil

@@ -45,9 +45,6 @@ func filesUnder(tree *Tree, dir string) []string {
 	return out
 }
 
-// edit is a change of one environment relative to the base.
-type edit func(s *stack.Set)
-
 // stackWith builds smallStack with the objects of one (component, layer)
 // replaced or extended; each table case states its difference this way.
 func stackWith(mod func(objs map[string]stack.Object) map[string]stack.Object) *stack.Set {

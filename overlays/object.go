@@ -13,7 +13,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/api/resource"
-	"sigs.k8s.io/yaml"
 
 	"github.com/vigil-stack/vigil/generate/stack"
 )
@@ -218,14 +217,22 @@ func canonical(v any) string {
 	return string(b)
 }
 
-// toYAML marshals a value through sigs.k8s.io/yaml: JSON first, so keys come
-// out sorted and every string that could be misread is quoted.
+// toYAML marshals a value through JSON (so field names and omitempty are
+// the API's) and writes it with encodeYAML: keys sorted, and every string
+// that a YAML 1.1 or 1.2 reader could take for something else quoted
+// (sigs.k8s.io/yaml writes "matchType: =" plain, and PyYAML refuses it).
 func toYAML(v any) ([]byte, error) {
-	b, err := yaml.Marshal(v)
+	j, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return nil, err
+	}
+	return encodeYAML(x)
 }
 
 // objectYAML renders a normalized object.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ManifestName is the file in an output directory that lists the files
@@ -27,6 +28,18 @@ const manifestVersion = "vigil-manifest v1"
 // ErrNotOwned is returned (wrapped) for a non-empty output directory
 // without a manifest: Vigil did not create it and will not write into it.
 var ErrNotOwned = errors.New("output directory is not empty and was not written by Vigil")
+
+// ErrLocked is returned (wrapped) when another render kept the output
+// directory locked for longer than Write waits.
+var ErrLocked = errors.New("another render is writing the output directory")
+
+// ErrRefused is returned (wrapped) when the output directory holds
+// something Vigil will not replace.
+var ErrRefused = errors.New("output directory refused")
+
+// lockWait is how long Write waits for another render into the same
+// directory to finish; a variable so that tests can shorten it.
+var lockWait = 2 * time.Minute
 
 // WriteReport says what Write did. Paths are relative to Dir and sorted.
 type WriteReport struct {
@@ -90,16 +103,26 @@ func Write(ctx context.Context, tree *Tree, outDir string) (*WriteReport, error)
 	if err != nil {
 		return nil, err
 	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("write %s: %w", dir, err)
+	}
+	// The new tree is built beside dir and swapped in, so the lock is on
+	// the parent: it outlives the swap, and it covers the leftovers.
+	unlock, err := lockParent(ctx, parent, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := removeLeftovers(parent, filepath.Base(dir)); err != nil {
+		return nil, fmt.Errorf("write %s: %w", dir, err)
+	}
 	prev, err := readPrevious(dir)
 	if err != nil {
 		return nil, err
 	}
 	if err := prev.conflicts(tree); err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
-	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
+		return nil, fmt.Errorf("write %s: %w: %w", dir, ErrRefused, err)
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".vigil-new-")
 	if err != nil {
@@ -193,6 +216,49 @@ func Write(ctx context.Context, tree *Tree, outDir string) (*WriteReport, error)
 	return report, nil
 }
 
+// lockParent takes the exclusive lock on parent that every Write into one
+// of its directories holds, waiting for another render to finish.
+func lockParent(ctx context.Context, parent, dir string) (func(), error) {
+	deadline := time.Now().Add(lockWait)
+	for {
+		unlock, busy, err := tryLock(parent)
+		if err != nil {
+			return nil, fmt.Errorf("write %s: locking %s: %w", dir, parent, err)
+		}
+		if !busy {
+			return unlock, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("write %s: %w (it holds a lock on %s; waited %s); try again when it has finished", dir, ErrLocked, parent, lockWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("write %s: waiting for another render: %w", dir, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// removeLeftovers deletes the trees a killed render left beside the output
+// directory (.<base>.vigil-new-*, .<base>.vigil-old-*). The caller holds the
+// lock, so no live render owns them.
+func removeLeftovers(parent, base string) error {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !(strings.HasPrefix(name, "."+base+".vigil-new-") || strings.HasPrefix(name, "."+base+".vigil-old-")) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(parent, name)); err != nil {
+			return fmt.Errorf("removing %s left by an interrupted render: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // resolveDir makes outDir absolute and resolves a symlink to it, so that the
 // swap replaces the directory and not the link.
 func resolveDir(outDir string) (string, error) {
@@ -273,7 +339,19 @@ func readPrevious(dir string) (*previous, error) {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	hasManifest := err == nil
-	var entries int
+	if !hasManifest {
+		// Refuse a foreign directory from its top level: walking "/" or
+		// "/usr" to find that it holds files takes many seconds.
+		empty, err := isEmptyDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("output directory: %w", err)
+		}
+		if !empty {
+			return nil, fmt.Errorf("%w: %s has files but no %s; render into an empty or new directory, or move its contents away",
+				ErrNotOwned, dir, ManifestName)
+		}
+		return prev, nil
+	}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -286,7 +364,6 @@ func readPrevious(dir string) (*previous, error) {
 		if rel == "." || rel == ManifestName {
 			return nil
 		}
-		entries++
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -314,10 +391,6 @@ func readPrevious(dir string) (*previous, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading output directory %s: %w", dir, err)
-	}
-	if !hasManifest && entries > 0 {
-		return nil, fmt.Errorf("%w: %s has files but no %s; render into an empty or new directory, or move its contents away",
-			ErrNotOwned, dir, ManifestName)
 	}
 	sort.Strings(prev.foreign)
 	sort.Strings(prev.foreignDirs)

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,37 +20,86 @@ import (
 	"github.com/vigil-stack/vigil/overlays"
 )
 
-// Exit codes.
+// Exit codes, as diff(1) does it: 1 means only "something differs", so a
+// pipeline can tell a stale tree from broken input. Documented in gen --help
+// and the README.
 const (
-	exitOK      = 0
-	exitInvalid = 1
-	exitUsage   = 2
+	exitOK       = 0
+	exitChanged  = 1 // gen diff: the tree on disk differs from a fresh render
+	exitUsage    = 2 // gen was called wrongly
+	exitInvalid  = 3 // an environment is invalid or refused; fix the input
+	exitIO       = 4 // reading input or writing OUT failed, OUT refused or busy, interrupted
+	exitInternal = 5 // a Vigil bug: valid input that Vigil failed to render
 )
+
+const exitCodesHelp = `Exit codes:
+  0  success (for diff: the output directory is up to date)
+  1  diff only: the output directory differs from what render would write
+  2  usage error (unknown command or flag, missing argument, -o '')
+  3  invalid input: an environment does not validate or is refused
+  4  I/O: an input cannot be read, the output directory cannot be written,
+     is not Vigil's, or another render holds its lock; or interrupted
+  5  internal error: a bug in Vigil (please report it with the input)`
 
 // usageError marks a mistake in how gen was called, as opposed to a
 // problem in the environments it was given.
 type usageError struct{ error }
 
-// changedError is gen diff's "something would change".
+// errChanged is gen diff's "something would change".
 var errChanged = errors.New("the rendered tree differs from the output directory")
+
+// reportedError is a failure whose details were already printed; only its
+// summary is left to say.
+type reportedError struct {
+	summary string
+	err     error
+}
+
+func (e *reportedError) Error() string { return e.summary }
+func (e *reportedError) Unwrap() error { return e.err }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	code := exitCode(err)
+	switch code {
+	case exitOK, exitChanged:
+		return code
+	case exitInternal:
+		fmt.Fprintln(stderr, "gen: internal error (a bug in Vigil; please report it with the input):", generate.Redact(err.Error()))
+		return code
+	}
+	// Every message passes through the redactor: an error may quote input.
+	fmt.Fprintln(stderr, "gen:", generate.Redact(err.Error()))
+	if code == exitUsage {
+		fmt.Fprintln(stderr, "Run 'gen --help' for usage.")
+	}
+	return code
+}
+
+// exitCode classifies an error; see exitCodesHelp.
+func exitCode(err error) int {
+	var u usageError
+	var pathErr *fs.PathError
+	var linkErr *os.LinkError
+	var sysErr *os.SyscallError
+	var errno syscall.Errno
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errChanged):
-		return exitInvalid
-	}
-	fmt.Fprintln(stderr, "gen:", err)
-	var u usageError
-	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") {
-		fmt.Fprintln(stderr, "Run 'gen --help' for usage.")
+		return exitChanged
+	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command"):
 		return exitUsage
+	case errors.Is(err, generate.ErrInvalid):
+		return exitInvalid
+	case errors.Is(err, overlays.ErrNotOwned), errors.Is(err, overlays.ErrLocked), errors.Is(err, overlays.ErrRefused),
+		errors.Is(err, context.Canceled),
+		errors.As(err, &pathErr), errors.As(err, &linkErr), errors.As(err, &sysErr), errors.As(err, &errno):
+		return exitIO
 	}
-	return exitInvalid
+	return exitInternal
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -57,7 +109,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Long: `gen turns directories of CUE that describe environments (dev, staging, prod, …)
 into a kustomize tree for the whole monitoring and logging stack, and the Flux
 Kustomizations that reconcile it in order. Every environment is checked against
-the schema first; every mistake is reported at the line of CUE that caused it.`,
+the schema first; every mistake is reported at the line of CUE that caused it.
+
+` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -86,12 +140,13 @@ func validateCommand() *cobra.Command {
   gen validate environments/*/`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(c *cobra.Command, dirs []string) error {
-			failed := 0
+			var errs []error
 			for _, dir := range dirs {
 				e, err := generate.Load(c.Context(), dir)
 				if err != nil {
-					failed++
-					fmt.Fprintln(c.ErrOrStderr(), (&generate.SourceError{Source: dir, Err: err}).Error())
+					err = &generate.SourceError{Source: dir, Err: err}
+					errs = append(errs, err)
+					fmt.Fprintln(c.ErrOrStderr(), generate.Redact(err.Error()))
 					continue
 				}
 				for _, w := range e.Warnings {
@@ -99,8 +154,8 @@ func validateCommand() *cobra.Command {
 				}
 				fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s)\n", dir, e.Spec.Name)
 			}
-			if failed > 0 {
-				return fmt.Errorf("%d of %d environments are invalid", failed, len(dirs))
+			if len(errs) > 0 {
+				return &reportedError{fmt.Sprintf("%d of %d environments are invalid", len(errs), len(dirs)), errors.Join(errs...)}
 			}
 			return nil
 		},
@@ -134,6 +189,9 @@ example environment "prod".`,
 		Example: `  gen render                              # the example prod, into ./out
   gen render environments/dev environments/prod -o deploy`,
 		RunE: func(c *cobra.Command, dirs []string) error {
+			if out == "" {
+				return usageError{errors.New("-o needs a directory")}
+			}
 			start := time.Now()
 			r, err := generate.Render(c.Context(), sources(dirs))
 			if err != nil {
@@ -186,8 +244,12 @@ func diffCommand() *cobra.Command {
 		Use:   "diff [DIR...]",
 		Short: "Show what rendering would change in the output directory",
 		Long: `diff renders in memory and compares with the output directory. It exits 1 when
-something would change, so CI can catch a tree that was not re-rendered.`,
+something would change, and 1 only then, so CI can tell a tree that was not
+re-rendered (1) from invalid input (3) or trouble reading or writing (4).`,
 		RunE: func(c *cobra.Command, dirs []string) error {
+			if out == "" {
+				return usageError{errors.New("-o needs a directory")}
+			}
 			r, err := generate.Render(c.Context(), sources(dirs))
 			if err != nil {
 				return err

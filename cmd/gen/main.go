@@ -2,8 +2,8 @@
 // overlays and Flux Kustomizations. It is a thin shell over the generate and
 // overlays packages.
 //
-// Exit codes: 0 success, 1 invalid input (or, for diff, changes found),
-// 2 misuse.
+// Exit codes: 0 success, 1 (diff only) changes found, 2 misuse, 3 invalid
+// input, 4 I/O trouble or a refused output directory, 5 internal error.
 package main
 
 import (

@@ -320,6 +320,10 @@ func kubeletServiceMonitor(ns string) *monitoringv1.ServiceMonitor {
 			Scheme:          ptr(monitoringv1.SchemeHTTPS),
 			HonorLabels:     true,
 			HonorTimestamps: honorTimestamps,
+			// authorization, the documented replacement, reads only a
+			// Secret: the kubelet would need a long-lived token Secret
+			// instead of Prometheus's projected, rotated one.
+			//lint:ignore SA1019 the projected service account token has no non-deprecated field
 			BearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
 			HTTPConfigWithProxyAndTLSFiles: monitoringv1.HTTPConfigWithProxyAndTLSFiles{
 				HTTPConfigWithTLSFiles: monitoringv1.HTTPConfigWithTLSFiles{

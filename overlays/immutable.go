@@ -1,0 +1,614 @@
+package overlays
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/vigil-stack/vigil/generate/stack"
+)
+
+// Some fields of some kinds cannot change once the API server has stored
+// the object: an apply that changes them fails ("field is immutable"), and
+// Flux retries it forever while everything that depends on the layer waits.
+// Vigil therefore compares a render with the tree it replaces, object by
+// object, and decides per kind:
+//
+//   - safe to recreate (the object holds no data and nothing is lost while it
+//     is briefly absent): every object of the kind carries ForceAnnotation, so
+//     kustomize-controller deletes and creates it again when, and only when,
+//     an apply fails on an immutable field;
+//   - otherwise the change is refused, with the manual migration, until the
+//     operator says it is done.
+//
+// The table follows the update validation of the Kubernetes API (k8s.io/api
+// v0.37.2 semantics: ValidateStorageClassUpdate, ValidateJobSpecUpdate,
+// ValidateStatefulSetUpdate, ValidatePersistentVolumeClaimUpdate,
+// ValidateDeploymentUpdate, ValidateDaemonSetUpdate, ValidateServiceUpdate,
+// ValidateRoleBindingUpdate).
+
+// ForceAnnotation, set to "enabled", tells kustomize-controller to delete
+// and recreate an object whose apply fails because an immutable field
+// changed. Without such a failure it does nothing, so carrying it always is
+// harmless and keeps the output independent of what was rendered before.
+const ForceAnnotation = "kustomize.toolkit.fluxcd.io/force"
+
+const forceEnabled = "enabled"
+
+// Action is what applying a render does to one object of a cluster.
+type Action string
+
+// The actions, from harmless to refused.
+const (
+	ActionAdded    Action = "added"
+	ActionRemoved  Action = "removed"
+	ActionInPlace  Action = "in-place"
+	ActionRecreate Action = "recreate"
+	ActionRefused  Action = "refused"
+)
+
+// FieldChange is one immutable field that changed.
+type FieldChange struct {
+	// Path is the field in the object, dotted: "parameters",
+	// "spec.volumeClaimTemplates".
+	Path string
+	// Detail says how it changed, naming the leaves that differ.
+	Detail string
+}
+
+func (f FieldChange) String() string {
+	if f.Detail == "" {
+		return f.Path
+	}
+	return f.Path + " (" + f.Detail + ")"
+}
+
+// ObjectChange is one object of one environment that a render changes.
+type ObjectChange struct {
+	Environment                  string
+	Group, Kind, Namespace, Name string
+	Action                       Action
+	// Fields are the immutable fields that changed (recreate, refused).
+	Fields []FieldChange
+	// Why says what recreating does or why the change is refused.
+	Why string
+	// Migration is the manual way through a refused change.
+	Migration string
+}
+
+// Object names the object: "StatefulSet.apps tracing/tempo".
+func (c ObjectChange) Object() string {
+	return objKey{Group: c.Group, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}.String()
+}
+
+// String is one line: the action, then Describe.
+func (c ObjectChange) String() string {
+	return fmt.Sprintf("%-9s %s", c.Action, c.Describe())
+}
+
+// Describe names the environment, the object and the immutable fields
+// that changed.
+func (c ObjectChange) Describe() string {
+	s := c.Environment + ": " + c.Object()
+	if len(c.Fields) > 0 {
+		f := make([]string, len(c.Fields))
+		for i, x := range c.Fields {
+			f[i] = x.String()
+		}
+		s += ": " + strings.Join(f, "; ")
+	}
+	return s
+}
+
+// ImmutableError is a render that changes immutable fields of objects that
+// cannot safely be recreated. Nothing was written.
+type ImmutableError struct {
+	// Refused are the refused changes, in environment and object order.
+	Refused []ObjectChange
+}
+
+func (e *ImmutableError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d change(s) to immutable fields that Flux cannot apply and Vigil will not recreate:", len(e.Refused))
+	for _, c := range e.Refused {
+		fmt.Fprintf(&b, "\n  %s\n    why: %s\n    migration: %s", c.Describe(), c.Why, c.Migration)
+	}
+	b.WriteString("\nDo the migration, then render again with --migrated; or undo the change in the environment.")
+	return b.String()
+}
+
+// kindRule is what cannot change in one kind, and what to do when it does.
+type kindRule struct {
+	group, kind string
+	fields      []fieldRule
+	// recreate marks kinds whose objects lose nothing by being deleted
+	// and created again; MarkReplaceable annotates them.
+	recreate bool
+	// why says why recreating is safe or is not.
+	why string
+	// migration is the manual procedure for a refused change; %[1]s is
+	// the kubectl resource ("statefulset.apps"), %[2]s the namespace flag
+	// ("-n tracing ") and %[3]s the name.
+	migration string
+}
+
+// fieldRule is one immutable field. With except, the field is immutable
+// but for the listed children, and each other child that changed is
+// reported on its own. With compare, the rule decides what changed itself.
+type fieldRule struct {
+	path    []string
+	except  []string
+	compare func(c *classifier, path string, old, new any) []FieldChange
+}
+
+var immutableRules = []kindRule{
+	{
+		group: "storage.k8s.io", kind: "StorageClass",
+		fields:   fields("parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"),
+		recreate: true,
+		why:      "a StorageClass is only read when a volume is provisioned: existing volumes keep the settings they were made with, new ones get the new settings",
+	},
+	{
+		group: "batch", kind: "Job",
+		fields: fields("spec.selector", "spec.template", "spec.completions", "spec.completionMode",
+			"spec.podFailurePolicy", "spec.successPolicy", "spec.backoffLimitPerIndex", "spec.managedBy"),
+		recreate: true,
+		why:      "Vigil's Jobs are idempotent bootstrap steps: recreating one runs it again with the new template",
+	},
+	{
+		group: "rbac.authorization.k8s.io", kind: "RoleBinding",
+		fields:   fields("roleRef"),
+		recreate: true,
+		why:      "a binding holds no data; its subjects lack the role only for the moment between delete and create",
+	},
+	{
+		group: "rbac.authorization.k8s.io", kind: "ClusterRoleBinding",
+		fields:   fields("roleRef"),
+		recreate: true,
+		why:      "a binding holds no data; its subjects lack the role only for the moment between delete and create",
+	},
+	{
+		// Only these fields of a StatefulSet spec may change; the
+		// volume claim templates, selector, service name and pod
+		// management policy may not.
+		group: "apps", kind: "StatefulSet",
+		fields: []fieldRule{{path: []string{"spec"}, except: []string{
+			"replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
+			"persistentVolumeClaimRetentionPolicy", "minReadySeconds",
+		}}},
+		why: "deleting a StatefulSet deletes its pods, and its existing claims would never get the new template: the data volumes would not change",
+		migration: "for a larger volume, grow each of its claims, named <template>-%[3]s-<ordinal> " +
+			"(kubectl patch pvc %[2]sNAME -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"SIZE\"}}}}'), " +
+			"then kubectl delete %[1]s %[2]s%[3]s --cascade=orphan (its pods and volumes stay), render with --migrated and let Flux create it again; " +
+			"for a smaller volume or another class, back the data up and restore it into a new StatefulSet",
+	},
+	{
+		group: "", kind: "PersistentVolumeClaim",
+		fields: []fieldRule{{path: []string{"spec"}, compare: comparePVCSpec}},
+		why:    "a claim is the data: deleting it deletes the volume (or orphans it)",
+		migration: "a claim can only grow, and only on a class that allows volume expansion; to shrink it or move it, " +
+			"back the data up, scale its user to zero, kubectl delete %[1]s %[2]s%[3]s, render with --migrated, and restore the data into the new claim",
+	},
+	{
+		group: "apps", kind: "Deployment",
+		fields: fields("spec.selector"),
+		why:    "recreating a Deployment stops all its pods at once; Vigil leaves that outage to a person",
+		migration: "kubectl delete %[1]s %[2]s%[3]s (its pods stop), render with --migrated and let Flux create it again; " +
+			"the component is down until the new pods are ready",
+	},
+	{
+		group: "apps", kind: "DaemonSet",
+		fields: fields("spec.selector"),
+		why:    "recreating a DaemonSet stops it on every node at once (no metrics or logs meanwhile); Vigil leaves that gap to a person",
+		migration: "kubectl delete %[1]s %[2]s%[3]s (its pods stop), render with --migrated and let Flux create it again; " +
+			"nodes are not covered until the new pods run",
+	},
+	{
+		group: "apps", kind: "ReplicaSet",
+		fields:    fields("spec.selector"),
+		why:       "recreating a ReplicaSet stops all its pods at once",
+		migration: "kubectl delete %[1]s %[2]s%[3]s, render with --migrated and let Flux create it again",
+	},
+	{
+		group: "", kind: "Service",
+		fields: fields("spec.clusterIP", "spec.clusterIPs"),
+		why:    "a Service's cluster IP is fixed once allocated; clients that resolved the old one lose it",
+		migration: "kubectl delete %[1]s %[2]s%[3]s, render with --migrated and let Flux create it again; " +
+			"clients reach it again once DNS has the new address",
+	},
+}
+
+func fields(paths ...string) []fieldRule {
+	out := make([]fieldRule, len(paths))
+	for i, p := range paths {
+		out[i] = fieldRule{path: strings.Split(p, ".")}
+	}
+	return out
+}
+
+func ruleFor(group, kind string) *kindRule {
+	for i := range immutableRules {
+		if r := &immutableRules[i]; r.group == group && r.kind == kind {
+			return r
+		}
+	}
+	return nil
+}
+
+// MarkReplaceable sets ForceAnnotation on every object of s whose kind is
+// safe to recreate (StorageClass, Job, RoleBinding, ClusterRoleBinding), so
+// that Flux replaces it instead of failing when an immutable field changes.
+// It always marks them, changed or not: Flux only recreates after an apply
+// fails, and output that does not depend on the previous render stays
+// reproducible.
+func MarkReplaceable(s *stack.Set) {
+	for _, r := range s.Resources() {
+		gvk := r.Object.GetObjectKind().GroupVersionKind()
+		if rule := ruleFor(gvk.Group, gvk.Kind); rule == nil || !rule.recreate {
+			continue
+		}
+		a := r.Object.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[ForceAnnotation] = forceEnabled
+		r.Object.SetAnnotations(a)
+	}
+}
+
+// forced reports whether Flux will replace the object on an immutable
+// change: the annotation or the label, as kustomize-controller reads both.
+func forced(m map[string]any) bool {
+	meta, _ := m["metadata"].(map[string]any)
+	for _, k := range []string{"annotations", "labels"} {
+		if v, _ := meta[k].(map[string]any); v != nil && v[ForceAnnotation] == forceEnabled {
+			return true
+		}
+	}
+	return false
+}
+
+// classifier compares one environment's objects before and after.
+type classifier struct {
+	env      string
+	old, new map[clusterKey]*object
+}
+
+// classify labels every object of one environment that differs.
+func (c *classifier) classify() []ObjectChange {
+	keys := make([]clusterKey, 0, len(c.old)+len(c.new))
+	for k := range c.new {
+		keys = append(keys, k)
+	}
+	for k := range c.old {
+		if _, both := c.new[k]; !both {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		return objKey{Group: a.Group, Kind: a.Kind, Namespace: a.Namespace, Name: a.Name}.less(
+			objKey{Group: b.Group, Kind: b.Kind, Namespace: b.Namespace, Name: b.Name})
+	})
+	var out []ObjectChange
+	for _, k := range keys {
+		o, n := c.old[k], c.new[k]
+		ch := ObjectChange{Environment: c.env, Group: k.Group, Kind: k.Kind, Namespace: k.Namespace, Name: k.Name}
+		switch {
+		case o == nil:
+			ch.Action = ActionAdded
+		case n == nil:
+			ch.Action = ActionRemoved
+		case equalJSON(o.m, n.m):
+			continue
+		default:
+			c.decide(&ch, o.m, n.m)
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// decide sets the action of an object present before and after.
+func (c *classifier) decide(ch *ObjectChange, old, new map[string]any) {
+	ch.Action = ActionInPlace
+	rule := ruleFor(ch.Group, ch.Kind)
+	if rule == nil {
+		return
+	}
+	for _, f := range rule.fields {
+		p := strings.Join(f.path, ".")
+		a, b := fieldAt(old, f.path), fieldAt(new, f.path)
+		switch {
+		case f.compare != nil:
+			ch.Fields = append(ch.Fields, f.compare(c, p, a, b)...)
+		case f.except != nil:
+			ch.Fields = append(ch.Fields, childChanges(p, a, b, f.except)...)
+		case !equalJSON(a, b):
+			ch.Fields = append(ch.Fields, FieldChange{Path: p, Detail: describe(a, b)})
+		}
+	}
+	if len(ch.Fields) == 0 {
+		return
+	}
+	ch.Why = rule.why
+	switch {
+	case rule.recreate && forced(new):
+		ch.Action = ActionRecreate
+	case rule.recreate:
+		ch.Action = ActionRefused
+		ch.Why = "it is safe to recreate but does not carry " + ForceAnnotation + ": " + forceEnabled + " (a Vigil bug)"
+		ch.Migration = fmt.Sprintf("kubectl delete %[1]s %[2]s%[3]s, render with --migrated and let Flux create it again", resourceName(ch.Group, ch.Kind), nsFlag(ch.Namespace), ch.Name)
+	default:
+		ch.Action = ActionRefused
+		ch.Migration = fmt.Sprintf(rule.migration, resourceName(ch.Group, ch.Kind), nsFlag(ch.Namespace), ch.Name)
+	}
+}
+
+func resourceName(group, kind string) string {
+	r := strings.ToLower(kind)
+	if group != "" {
+		r += "." + group
+	}
+	return r
+}
+
+func nsFlag(ns string) string {
+	if ns == "" {
+		return ""
+	}
+	return "-n " + ns + " "
+}
+
+func fieldAt(m map[string]any, p []string) any {
+	var v any = m
+	for _, k := range p {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+// childChanges reports every child of two maps that differs, but for the
+// ones listed in except.
+func childChanges(p string, a, b any, except []string) []FieldChange {
+	am, _ := a.(map[string]any)
+	bm, _ := b.(map[string]any)
+	skip := map[string]bool{}
+	for _, e := range except {
+		skip[e] = true
+	}
+	var out []FieldChange
+	for _, k := range unionKeys(am, bm) {
+		if skip[k] || equalJSON(am[k], bm[k]) {
+			continue
+		}
+		out = append(out, FieldChange{Path: p + "." + k, Detail: describe(am[k], bm[k])})
+	}
+	return out
+}
+
+func unionKeys(a, b map[string]any) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range []map[string]any{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// maxLeaves bounds how many differing leaves a detail names.
+const maxLeaves = 3
+
+// describe names the leaves that differ between two values, with their
+// scalar values: immutable fields hold names, modes and sizes, never
+// secret values (Vigil renders Secrets only as references).
+func describe(a, b any) string {
+	var leaves []string
+	total := 0
+	var walk func(p string, a, b any)
+	walk = func(p string, a, b any) {
+		if equalJSON(a, b) {
+			return
+		}
+		am, aok := a.(map[string]any)
+		bm, bok := b.(map[string]any)
+		if aok && bok {
+			for _, k := range unionKeys(am, bm) {
+				walk(joinPath(p, k), am[k], bm[k])
+			}
+			return
+		}
+		al, aok := a.([]any)
+		bl, bok := b.([]any)
+		if aok && bok && len(al) == len(bl) {
+			for i := range al {
+				walk(fmt.Sprintf("%s[%d]", p, i), al[i], bl[i])
+			}
+			return
+		}
+		total++
+		if len(leaves) < maxLeaves {
+			l := scalar(a) + " → " + scalar(b)
+			if p != "" {
+				l = p + ": " + l
+			}
+			leaves = append(leaves, l)
+		}
+	}
+	walk("", a, b)
+	if total > len(leaves) {
+		leaves = append(leaves, fmt.Sprintf("and %d more", total-len(leaves)))
+	}
+	return strings.Join(leaves, ", ")
+}
+
+func joinPath(p, k string) string {
+	if p == "" {
+		return k
+	}
+	return p + "." + k
+}
+
+func scalar(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "(unset)"
+	case string:
+		return fmt.Sprintf("%q", v)
+	case map[string]any:
+		return "{…}"
+	case []any:
+		return fmt.Sprintf("[%d items]", len(v))
+	}
+	return fmt.Sprint(v)
+}
+
+// comparePVCSpec applies the claim rule: the spec is immutable but for
+// volumeAttributesClassName and the requested storage, which may grow (not
+// shrink) when the claim's StorageClass allows volume expansion.
+func comparePVCSpec(c *classifier, p string, old, new any) []FieldChange {
+	om, _ := deepCopy(old).(map[string]any)
+	nm, _ := deepCopy(new).(map[string]any)
+	oldSize, newSize := popStorage(om), popStorage(nm)
+	out := childChanges(p, om, nm, []string{"volumeAttributesClassName"})
+	if oldSize == newSize {
+		return out
+	}
+	sp := p + ".resources.requests.storage"
+	oq, oerr := resource.ParseQuantity(oldSize)
+	nq, nerr := resource.ParseQuantity(newSize)
+	switch {
+	case oerr != nil || nerr != nil:
+		out = append(out, FieldChange{Path: sp, Detail: describe(oldSize, newSize)})
+	case nq.Cmp(oq) < 0:
+		out = append(out, FieldChange{Path: sp, Detail: fmt.Sprintf("shrinks from %s to %s; a volume cannot shrink", oldSize, newSize)})
+	case nq.Cmp(oq) > 0:
+		class, _ := nm["storageClassName"].(string)
+		if sc := c.new[clusterKey{Group: "storage.k8s.io", Kind: "StorageClass", Name: class}]; sc != nil {
+			if allow, _ := sc.m["allowVolumeExpansion"].(bool); !allow {
+				out = append(out, FieldChange{Path: sp, Detail: fmt.Sprintf("grows from %s to %s, but StorageClass %s does not allow volume expansion", oldSize, newSize, class)})
+			}
+		}
+	}
+	return out
+}
+
+// popStorage removes resources.requests.storage from a claim spec (and the
+// maps it leaves empty) and returns it.
+func popStorage(spec map[string]any) string {
+	res, _ := spec["resources"].(map[string]any)
+	req, _ := res["requests"].(map[string]any)
+	s, _ := req["storage"].(string)
+	if req != nil {
+		delete(req, "storage")
+		if len(req) == 0 {
+			delete(res, "requests")
+		}
+		if len(res) == 0 {
+			delete(spec, "resources")
+		}
+	}
+	return s
+}
+
+// Classify compares the tree on disk before a render (old, its files by
+// path) with the new one and labels every object of every environment that
+// the new tree adds, removes or changes. Objects are what the environments'
+// kustomizations (every envs/<env>/…/kustomization.yaml) build into, so
+// both sides are compared exactly as a cluster receives them. An old
+// kustomization that no longer builds (edited by hand, say) cannot be
+// compared; it is named in notes and its objects count as added.
+func Classify(old map[string][]byte, tree *Tree) (changes []ObjectChange, notes []string, err error) {
+	if tree == nil {
+		return nil, nil, fmt.Errorf("classify: no tree")
+	}
+	before, notes, err := envObjects(old)
+	if err != nil {
+		return nil, nil, fmt.Errorf("classify the tree on disk: %w", err)
+	}
+	after, newNotes, err := envObjects(tree.files)
+	if err != nil {
+		return nil, nil, fmt.Errorf("classify the rendered tree: %w", err)
+	}
+	if len(newNotes) > 0 {
+		// The new tree was verified by Compile; failing here is a bug.
+		return nil, nil, fmt.Errorf("classify the rendered tree: %s", strings.Join(newNotes, "; "))
+	}
+	var envs []string
+	for e := range after {
+		envs = append(envs, e)
+	}
+	for e := range before {
+		if _, both := after[e]; !both {
+			envs = append(envs, e)
+		}
+	}
+	sort.Strings(envs)
+	for _, e := range envs {
+		c := &classifier{env: e, old: before[e], new: after[e]}
+		changes = append(changes, c.classify()...)
+	}
+	return changes, notes, nil
+}
+
+// Refused picks the refused changes.
+func Refused(changes []ObjectChange) []ObjectChange {
+	var out []ObjectChange
+	for _, c := range changes {
+		if c.Action == ActionRefused {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// envObjects builds every environment kustomization of a tree and returns
+// each environment's objects by cluster identity. Directories nested in
+// others are built too; an object built twice counts once.
+func envObjects(files map[string][]byte) (map[string]map[clusterKey]*object, []string, error) {
+	fs := filesys.MakeFsInMemory()
+	var dirs []string
+	for p, b := range files {
+		if err := fs.WriteFile("/"+p, b); err != nil {
+			return nil, nil, fmt.Errorf("staging %s: %w", p, err)
+		}
+		if parts := strings.Split(p, "/"); len(parts) >= 3 && parts[0] == "envs" && path.Base(p) == "kustomization.yaml" {
+			dirs = append(dirs, path.Dir(p))
+		}
+	}
+	sort.Strings(dirs)
+	warmSchema()
+	out := map[string]map[clusterKey]*object{}
+	var notes []string
+	for _, d := range dirs {
+		env := strings.Split(d, "/")[1]
+		objs, err := build(fs, "/"+d)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s does not build (%v); its objects are not compared", d, err))
+			continue
+		}
+		if out[env] == nil {
+			out[env] = map[clusterKey]*object{}
+		}
+		for _, o := range objs {
+			if _, dup := out[env][o.key.cluster()]; !dup {
+				out[env][o.key.cluster()] = o
+			}
+		}
+	}
+	return out, notes, nil
+}

@@ -113,17 +113,22 @@ func TestLocateAndChangeSources(t *testing.T) {
 	if got := generate.ChangeSources(e.Spec, tempo); len(got) != 1 || strings.Join(got[0], ".") != "tracing.tempo.storage" {
 		t.Fatalf("sources of tempo: %v", got)
 	}
+	es := overlays.ObjectChange{Environment: "prod", Group: "elasticsearch.k8s.elastic.co", Kind: "Elasticsearch", Namespace: "logging", Name: "logs",
+		Action: overlays.ActionRefused, Fields: []overlays.FieldChange{{Path: "spec.nodeSets[data].volumeClaimTemplates[elasticsearch-data].spec.resources.requests.storage"}}}
+	if got := generate.ChangeSources(e.Spec, es); len(got) != 1 || strings.Join(got[0], ".") != "logging.elasticsearch.nodeSets.data.storage" {
+		t.Fatalf("sources of the data nodeSet: %v", got)
+	}
 	sel := overlays.ObjectChange{Environment: "prod", Group: "apps", Kind: "Deployment", Namespace: "monitoring", Name: "grafana",
 		Action: overlays.ActionRefused, Fields: []overlays.FieldChange{{Path: "spec.selector"}}}
 	if got := generate.ChangeSources(e.Spec, sel); got != nil {
 		t.Errorf("a selector comes from Vigil, not the environment: %v", got)
 	}
 
-	ds, err := generate.Locate(context.Background(), src, [][]string{{"cluster", "name"}, {"storage", "backends", "flasharray"}, {"tracing", "tempo"}})
+	ds, err := generate.Locate(context.Background(), src, [][]string{{"cluster", "name"}, {"storage", "backends", "flasharray"}, {"tracing", "tempo"}, {"logging", "elasticsearch", "nodeSets", "data", "storage"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"environments/prod/env.cue:12:", "environments/fleet/fleet.cue:", "environments/prod/env.cue:"} {
+	for i, want := range []string{"environments/prod/env.cue:12:", "environments/fleet/fleet.cue:", "environments/prod/env.cue:", "environments/prod/env.cue:47:"} {
 		got := ds[i].File + ":" + itoa(ds[i].Line) + ":"
 		if !strings.HasPrefix(got, want) || ds[i].Line == 4 {
 			t.Errorf("%s at %s, want %s… (not the package clause)", ds[i].Path, got, want)

@@ -190,6 +190,19 @@ func ChangeSources(e *env.Environment, c overlays.ObjectChange) [][]string {
 		return [][]string{{"tracing", "tempo", "storage"}}
 	case c.Kind == "PersistentVolumeClaim" && c.Name == grafana.StorageClaim:
 		return [][]string{{"monitoring", "grafana", "storage"}}
+	case c.Kind == "Elasticsearch":
+		// Fields read spec.nodeSets[<name>].volumeClaimTemplates….
+		var out [][]string
+		seen := map[string]bool{}
+		for _, f := range fields {
+			rest, ok := strings.CutPrefix(f, "spec.nodeSets[")
+			name, _, found := strings.Cut(rest, "]")
+			if ok && found && !seen[name] {
+				seen[name] = true
+				out = append(out, []string{"logging", "elasticsearch", "nodeSets", name, "storage"})
+			}
+		}
+		return out
 	}
 	return nil
 }

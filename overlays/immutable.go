@@ -3,6 +3,7 @@ package overlays
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -29,7 +30,8 @@ import (
 // v0.37.2 semantics: ValidateStorageClassUpdate, ValidateJobSpecUpdate,
 // ValidateStatefulSetUpdate, ValidatePersistentVolumeClaimUpdate,
 // ValidateDeploymentUpdate, ValidateDaemonSetUpdate, ValidateServiceUpdate,
-// ValidateRoleBindingUpdate).
+// ValidateRoleBindingUpdate), plus ECK's admission rule for Elasticsearch
+// volume claim templates, which fails a Flux apply the same way.
 
 // ForceAnnotation, set to "enabled", tells kustomize-controller to delete
 // and recreate an object whose apply fails because an immutable field
@@ -192,6 +194,18 @@ var immutableRules = []kindRule{
 		why:    "a claim is the data: deleting it deletes the volume (or orphans it)",
 		migration: "a claim can only grow, and only on a class that allows volume expansion; to shrink it or move it, " +
 			"back the data up, scale its user to zero, kubectl delete %[1]s %[2]s%[3]s, render with --migrated, and restore the data into the new claim",
+	},
+	{
+		// Not the API server but ECK's admission webhook (and, without
+		// it, the operator) refuses these: a nodeSet's volume claim
+		// templates may only grow, on a class that allows expansion
+		// (ValidateClaimsStorageUpdate, elastic/cloud-on-k8s v3).
+		group: "elasticsearch.k8s.elastic.co", kind: "Elasticsearch",
+		fields: []fieldRule{{path: []string{"spec", "nodeSets"}, compare: compareNodeSets}},
+		why:    "ECK keeps a nodeSet's volumes as they are, and recreating the Elasticsearch cluster would delete its data",
+		migration: "give the nodeSet a new name in the environment (logging.elasticsearch.nodeSets) with the new volume: " +
+			"ECK creates the new nodes, moves the shards to them and removes the old ones (%[1]s %[2]s%[3]s keeps its data); " +
+			"then render again, without --migrated",
 	},
 	{
 		group: "apps", kind: "Deployment",
@@ -414,8 +428,9 @@ func unionKeys(a, b map[string]any) []string {
 const maxLeaves = 3
 
 // describe names the leaves that differ between two values, with their
-// scalar values: immutable fields hold names, modes and sizes, never
-// secret values (Vigil renders Secrets only as references).
+// scalar values: immutable fields hold names, modes and sizes. Leaves whose
+// name looks secret, and container environment values, only say
+// "changed".
 func describe(a, b any) string {
 	var leaves []string
 	total := 0
@@ -443,6 +458,9 @@ func describe(a, b any) string {
 		total++
 		if len(leaves) < maxLeaves {
 			l := scalar(a) + " → " + scalar(b)
+			if secretLike(p) {
+				l = "changed"
+			}
 			if p != "" {
 				l = p + ": " + l
 			}
@@ -454,6 +472,21 @@ func describe(a, b any) string {
 		leaves = append(leaves, fmt.Sprintf("and %d more", total-len(leaves)))
 	}
 	return strings.Join(leaves, ", ")
+}
+
+// secretish matches field names whose values Vigil never prints, and
+// container environments, whose values are free-form.
+var secretish = regexp.MustCompile(`(?i)(password|passwd|token|secret|credential|private|apikey|env\[)`)
+
+// secretLike reports whether a leaf's value must not be shown. Vigil's
+// objects hold references to Secrets, never their values, but a value
+// pasted where it does not belong must not reach the terminal either.
+func secretLike(path string) bool {
+	last := path
+	if i := strings.LastIndex(path, "."); i >= 0 {
+		last = path[i+1:]
+	}
+	return secretish.MatchString(last) || strings.Contains(path, "env[")
 }
 
 func joinPath(p, k string) string {
@@ -504,6 +537,73 @@ func comparePVCSpec(c *classifier, p string, old, new any) []FieldChange {
 			}
 		}
 	}
+	return out
+}
+
+// compareNodeSets applies ECK's rule to the nodeSets both versions have
+// (matched by name; a renamed nodeSet is a new one, which ECK migrates to):
+// a volume claim template may change its labels, and grow as a claim may;
+// a template may not be added or changed otherwise.
+func compareNodeSets(c *classifier, p string, old, new any) []FieldChange {
+	byName := func(v any) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		l, _ := v.([]any)
+		for _, e := range l {
+			m, _ := e.(map[string]any)
+			if name, ok := m["name"].(string); ok {
+				out[name] = m
+			}
+		}
+		return out
+	}
+	oldSets := byName(old)
+	var out []FieldChange
+	for _, ns := range sortedNamed(new) {
+		name, _ := ns["name"].(string)
+		prev, ok := oldSets[name]
+		if !ok {
+			continue
+		}
+		vp := fmt.Sprintf("%s[%s].volumeClaimTemplates", p, name)
+		oldClaims := sortedNamed(prev["volumeClaimTemplates"])
+		for _, claim := range sortedNamed(ns["volumeClaimTemplates"]) {
+			cn, _ := fieldAt(claim, []string{"metadata", "name"}).(string)
+			var was map[string]any
+			for _, o := range oldClaims {
+				if n, _ := fieldAt(o, []string{"metadata", "name"}).(string); n == cn {
+					was = o
+				}
+			}
+			cp := fmt.Sprintf("%s[%s]", vp, cn)
+			if was == nil {
+				out = append(out, FieldChange{Path: cp, Detail: "a volume claim template added to an existing nodeSet"})
+				continue
+			}
+			out = append(out, childChanges(cp+".metadata", was["metadata"], claim["metadata"], []string{"labels"})...)
+			out = append(out, comparePVCSpec(c, cp+".spec", was["spec"], claim["spec"])...)
+		}
+	}
+	return out
+}
+
+// sortedNamed lists the maps of a JSON list by their name (or
+// metadata.name), so that reports do not depend on list order.
+func sortedNamed(v any) []map[string]any {
+	l, _ := v.([]any)
+	out := make([]map[string]any, 0, len(l))
+	for _, e := range l {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	name := func(m map[string]any) string {
+		if n, ok := m["name"].(string); ok {
+			return n
+		}
+		n, _ := fieldAt(m, []string{"metadata", "name"}).(string)
+		return n
+	}
+	sort.SliceStable(out, func(i, j int) bool { return name(out[i]) < name(out[j]) })
 	return out
 }
 

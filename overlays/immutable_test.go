@@ -56,6 +56,9 @@ const (
 		"template":{"metadata":{"labels":{"app":"fluent-bit"}},"spec":{"containers":[{"name":"fb","image":"fluent-bit:5"}]}}}}`
 	svcJSON = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"tempo","namespace":"tracing"},
 		"spec":{"clusterIP":"None","selector":{"app":"tempo"},"ports":[{"name":"http","port":3200}]}}`
+	esJSON = `{"apiVersion":"elasticsearch.k8s.elastic.co/v1","kind":"Elasticsearch","metadata":{"name":"logs","namespace":"logging"},
+		"spec":{"version":"9.4.3","nodeSets":[{"name":"data","count":3,"volumeClaimTemplates":[{"metadata":{"name":"elasticsearch-data"},
+		"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"vigil-block","resources":{"requests":{"storage":"100Gi"}}}}]}]}}`
 	cmJSON = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"tempo","namespace":"tracing"},"data":{"tempo.yaml":"a"}}`
 	// noExpandJSON is a class the PVC cases move to: no volume expansion.
 	noExpandJSON = `{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"vigil-file"},
@@ -163,6 +166,20 @@ func TestClassifyPerKind(t *testing.T) {
 		{"daemonset template", dsJSON, []edit{{[]string{"spec.template.metadata.labels.v"}, "2"}}, ActionInPlace, nil},
 		{"service clusterIP", svcJSON, []edit{{[]string{"spec.clusterIP"}, nil}}, ActionRefused, []string{"spec.clusterIP"}},
 		{"service ports", svcJSON, []edit{{[]string{"spec.ports"}, []any{}}}, ActionInPlace, nil},
+		// Elasticsearch: ECK refuses what is not growth or labels.
+		{"elasticsearch volume grows", esJSON, []edit{{[]string{"spec.nodeSets[0].volumeClaimTemplates[0].spec.resources.requests.storage"}, "200Gi"}}, ActionInPlace, nil},
+		{"elasticsearch volume shrinks", esJSON, []edit{{[]string{"spec.nodeSets[0].volumeClaimTemplates[0].spec.resources.requests.storage"}, "50Gi"}}, ActionRefused,
+			[]string{"spec.nodeSets[data].volumeClaimTemplates[elasticsearch-data].spec.resources.requests.storage"}},
+		{"elasticsearch volume class", esJSON, []edit{{[]string{"spec.nodeSets[0].volumeClaimTemplates[0].spec.storageClassName"}, "vigil-file"}}, ActionRefused,
+			[]string{"spec.nodeSets[data].volumeClaimTemplates[elasticsearch-data].spec.storageClassName"}},
+		{"elasticsearch claim label", esJSON, []edit{{[]string{"spec.nodeSets[0].volumeClaimTemplates[0].metadata.labels.a"}, "b"}}, ActionInPlace, nil},
+		{"elasticsearch claim added", esJSON, []edit{{[]string{"spec.nodeSets[0].volumeClaimTemplates"}, []any{
+			map[string]any{"metadata": map[string]any{"name": "elasticsearch-data"}, "spec": map[string]any{"accessModes": []any{"ReadWriteOnce"},
+				"storageClassName": "vigil-block", "resources": map[string]any{"requests": map[string]any{"storage": "100Gi"}}}},
+			map[string]any{"metadata": map[string]any{"name": "snapshots"}},
+		}}}, ActionRefused, []string{"spec.nodeSets[data].volumeClaimTemplates[snapshots]"}},
+		{"elasticsearch nodeSet renamed", esJSON, []edit{{[]string{"spec.nodeSets[0].name"}, "data-v2"}, {[]string{"spec.nodeSets[0].volumeClaimTemplates[0].spec.storageClassName"}, "vigil-file"}}, ActionInPlace, nil},
+		{"elasticsearch count", esJSON, []edit{{[]string{"spec.nodeSets[0].count"}, 5}}, ActionInPlace, nil},
 		// A kind without immutable fields.
 		{"configmap data", cmJSON, []edit{{[]string{"data", "tempo.yaml"}, "b"}}, ActionInPlace, nil},
 	}
@@ -214,6 +231,35 @@ func TestClassifyDetail(t *testing.T) {
 	want := `recreate  prod: StorageClass.storage.k8s.io vigil-block: parameters (csi.storage.k8s.io/fstype: "xfs" → "ext4")`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// A value that looks secret never reaches the report.
+func TestClassifyDetailHidesSecrets(t *testing.T) {
+	old := mustObject(t, jobJSON)
+	n := &object{key: old.key, m: deepCopy(old.m).(map[string]any)}
+	c0 := n.m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	c0["env"] = []any{map[string]any{"name": "TOKEN", "value": "hunter2-value"}}
+	o0 := old.m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	o0["env"] = []any{map[string]any{"name": "TOKEN", "value": "s3cr3t-old"}}
+	sc := mustObject(t, scJSON)
+	nsc := &object{key: sc.key, m: deepCopy(sc.m).(map[string]any)}
+	nsc.m["parameters"].(map[string]any)["csi.storage.k8s.io/provisioner-secret"] = "pasted-secret-value"
+	c := &classifier{env: "prod",
+		old: map[clusterKey]*object{old.key.cluster(): old, sc.key.cluster(): sc},
+		new: map[clusterKey]*object{n.key.cluster(): n, nsc.key.cluster(): nsc}}
+	var out []string
+	for _, ch := range c.classify() {
+		out = append(out, ch.String())
+	}
+	got := strings.Join(out, "\n")
+	for _, leak := range []string{"hunter2", "s3cr3t", "pasted-secret-value"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("report shows %q:\n%s", leak, got)
+		}
+	}
+	if !strings.Contains(got, "env[0].value: changed") || !strings.Contains(got, "csi.storage.k8s.io/provisioner-secret: changed") {
+		t.Errorf("report does not name the changed leaves:\n%s", got)
 	}
 }
 

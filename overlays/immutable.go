@@ -1,6 +1,7 @@
 package overlays
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"regexp"
@@ -290,6 +291,10 @@ func forced(m map[string]any) bool {
 type classifier struct {
 	env      string
 	old, new map[clusterKey]*object
+	// others loads the new objects that were not built because their
+	// files did not change; otherObjs caches them.
+	others    func() map[clusterKey]*object
+	otherObjs map[clusterKey]*object
 }
 
 // classify labels every object of one environment that differs.
@@ -531,7 +536,7 @@ func comparePVCSpec(c *classifier, p string, old, new any) []FieldChange {
 		out = append(out, FieldChange{Path: sp, Detail: fmt.Sprintf("shrinks from %s to %s; a volume cannot shrink", oldSize, newSize)})
 	case nq.Cmp(oq) > 0:
 		class, _ := nm["storageClassName"].(string)
-		if sc := c.new[clusterKey{Group: "storage.k8s.io", Kind: "StorageClass", Name: class}]; sc != nil {
+		if sc := c.lookupNew(clusterKey{Group: "storage.k8s.io", Kind: "StorageClass", Name: class}); sc != nil {
 			if allow, _ := sc.m["allowVolumeExpansion"].(bool); !allow {
 				out = append(out, FieldChange{Path: sp, Detail: fmt.Sprintf("grows from %s to %s, but StorageClass %s does not allow volume expansion", oldSize, newSize, class)})
 			}
@@ -629,40 +634,113 @@ func popStorage(spec map[string]any) string {
 // path) with the new one and labels every object of every environment that
 // the new tree adds, removes or changes. Objects are what the environments'
 // kustomizations (every envs/<env>/…/kustomization.yaml) build into, so
-// both sides are compared exactly as a cluster receives them. An old
+// both sides are compared exactly as a cluster receives them. Only the
+// kustomizations whose files (or the bases) differ are built. An old
 // kustomization that no longer builds (edited by hand, say) cannot be
 // compared; it is named in notes and its objects count as added.
 func Classify(old map[string][]byte, tree *Tree) (changes []ObjectChange, notes []string, err error) {
 	if tree == nil {
 		return nil, nil, fmt.Errorf("classify: no tree")
 	}
-	before, notes, err := envObjects(old)
+	before, err := stageTree(old)
 	if err != nil {
 		return nil, nil, fmt.Errorf("classify the tree on disk: %w", err)
 	}
-	after, newNotes, err := envObjects(tree.files)
+	after, err := stageTree(tree.files)
 	if err != nil {
 		return nil, nil, fmt.Errorf("classify the rendered tree: %w", err)
 	}
-	if len(newNotes) > 0 {
-		// The new tree was verified by Compile; failing here is a bug.
-		return nil, nil, fmt.Errorf("classify the rendered tree: %s", strings.Join(newNotes, "; "))
-	}
+	baseChanged := subtreeChanged(old, tree.files, "base/")
+	warmSchema()
 	var envs []string
-	for e := range after {
+	for e := range after.dirs {
 		envs = append(envs, e)
 	}
-	for e := range before {
-		if _, both := after[e]; !both {
+	for e := range before.dirs {
+		if _, both := after.dirs[e]; !both {
 			envs = append(envs, e)
 		}
 	}
 	sort.Strings(envs)
 	for _, e := range envs {
-		c := &classifier{env: e, old: before[e], new: after[e]}
+		c := &classifier{env: e, old: map[clusterKey]*object{}, new: map[clusterKey]*object{}}
+		var unchanged []string
+		for _, d := range unionSorted(before.dirs[e], after.dirs[e]) {
+			if !baseChanged && !subtreeChanged(old, tree.files, d+"/") {
+				// Same files, same bases: same objects.
+				unchanged = append(unchanged, d)
+				continue
+			}
+			if before.has(d) {
+				if err := before.buildInto(d, c.old); err != nil {
+					notes = append(notes, fmt.Sprintf("%s does not build (%v); its objects are not compared", d, err))
+				}
+			}
+			if after.has(d) {
+				if err := after.buildInto(d, c.new); err != nil {
+					// The new tree was verified by Compile.
+					return nil, nil, fmt.Errorf("classify the rendered tree: %s: %w", d, err)
+				}
+			}
+		}
+		// Rules that read other objects (a claim's StorageClass) find
+		// them in the directories that did not change.
+		c.others = func() map[clusterKey]*object {
+			m := map[clusterKey]*object{}
+			for _, d := range unchanged {
+				_ = after.buildInto(d, m) // verified by Compile
+			}
+			return m
+		}
 		changes = append(changes, c.classify()...)
 	}
 	return changes, notes, nil
+}
+
+// lookupNew finds an object of the environment's new side, built or not.
+func (c *classifier) lookupNew(k clusterKey) *object {
+	if o := c.new[k]; o != nil {
+		return o
+	}
+	if c.others == nil {
+		return nil
+	}
+	if c.otherObjs == nil {
+		c.otherObjs = c.others()
+	}
+	return c.otherObjs[k]
+}
+
+// subtreeChanged reports whether any file under prefix differs.
+func subtreeChanged(a, b map[string][]byte, prefix string) bool {
+	for p, x := range a {
+		if strings.HasPrefix(p, prefix) {
+			if y, ok := b[p]; !ok || !bytes.Equal(x, y) {
+				return true
+			}
+		}
+	}
+	for p := range b {
+		if _, ok := a[p]; !ok && strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func unionSorted(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range [][]string{a, b} {
+		for _, x := range l {
+			if !seen[x] {
+				seen[x] = true
+				out = append(out, x)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Refused picks the refused changes.
@@ -676,39 +754,45 @@ func Refused(changes []ObjectChange) []ObjectChange {
 	return out
 }
 
-// envObjects builds every environment kustomization of a tree and returns
-// each environment's objects by cluster identity. Directories nested in
-// others are built too; an object built twice counts once.
-func envObjects(files map[string][]byte) (map[string]map[clusterKey]*object, []string, error) {
-	fs := filesys.MakeFsInMemory()
-	var dirs []string
+// staged is a tree in an in-memory file system, with its environments'
+// kustomization directories.
+type staged struct {
+	fs   filesys.FileSystem
+	dirs map[string][]string // environment -> directories, sorted
+	set  map[string]bool
+}
+
+func stageTree(files map[string][]byte) (*staged, error) {
+	st := &staged{fs: filesys.MakeFsInMemory(), dirs: map[string][]string{}, set: map[string]bool{}}
 	for p, b := range files {
-		if err := fs.WriteFile("/"+p, b); err != nil {
-			return nil, nil, fmt.Errorf("staging %s: %w", p, err)
+		if err := st.fs.WriteFile("/"+p, b); err != nil {
+			return nil, fmt.Errorf("staging %s: %w", p, err)
 		}
 		if parts := strings.Split(p, "/"); len(parts) >= 3 && parts[0] == "envs" && path.Base(p) == "kustomization.yaml" {
-			dirs = append(dirs, path.Dir(p))
+			d := path.Dir(p)
+			st.dirs[parts[1]] = append(st.dirs[parts[1]], d)
+			st.set[d] = true
 		}
 	}
-	sort.Strings(dirs)
-	warmSchema()
-	out := map[string]map[clusterKey]*object{}
-	var notes []string
-	for _, d := range dirs {
-		env := strings.Split(d, "/")[1]
-		objs, err := build(fs, "/"+d)
-		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s does not build (%v); its objects are not compared", d, err))
-			continue
-		}
-		if out[env] == nil {
-			out[env] = map[clusterKey]*object{}
-		}
-		for _, o := range objs {
-			if _, dup := out[env][o.key.cluster()]; !dup {
-				out[env][o.key.cluster()] = o
-			}
+	for _, ds := range st.dirs {
+		sort.Strings(ds)
+	}
+	return st, nil
+}
+
+func (st *staged) has(dir string) bool { return st.set[dir] }
+
+// buildInto builds one kustomization and adds its objects by cluster
+// identity; an object built twice (nested kustomizations) counts once.
+func (st *staged) buildInto(dir string, into map[clusterKey]*object) error {
+	objs, err := build(st.fs, "/"+dir)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if _, dup := into[o.key.cluster()]; !dup {
+			into[o.key.cluster()] = o
 		}
 	}
-	return out, notes, nil
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vigil-stack/vigil/generate/stack"
@@ -358,5 +359,48 @@ func TestClassifyBrokenPrevious(t *testing.T) {
 	}
 	if len(d.Objects) == 0 {
 		t.Error("the instances objects should count as added")
+	}
+}
+
+// Only changed kustomizations are built, yet a claim that grows still finds
+// its StorageClass in the storage layer, whose files did not change.
+func TestClassifyReadsUnchangedDirectories(t *testing.T) {
+	stackWithClaim := func(size string, expand bool) *stack.Set {
+		s := smallStack()
+		s.Add("storage", stack.Storage, &storagev1.StorageClass{
+			ObjectMeta: metav1.ObjectMeta{Name: "vigil-block"}, Provisioner: "pxd.portworx.com", AllowVolumeExpansion: &expand,
+		})
+		s.Add("grafana", stack.Instances, &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "grafana-storage", Namespace: "monitoring"},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				StorageClassName: ptr("vigil-block"),
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
+			},
+		})
+		return s
+	}
+	compile := func(s *stack.Set) *Tree {
+		tree, err := Compile(context.Background(), smallStack(), []Environment{{Name: "prod", Objects: s}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tree
+	}
+	for _, tc := range []struct {
+		expand bool
+		want   Action
+	}{{true, ActionInPlace}, {false, ActionRefused}} {
+		v1, v2 := compile(stackWithClaim("10Gi", tc.expand)), compile(stackWithClaim("20Gi", tc.expand))
+		if subtreeChanged(v1.files, v2.files, "envs/prod/storage/") {
+			t.Fatal("the storage layer should not change")
+		}
+		changes, notes, err := Classify(v1.files, v2)
+		if err != nil || len(notes) > 0 {
+			t.Fatal(err, notes)
+		}
+		if len(changes) != 1 || changes[0].Kind != "PersistentVolumeClaim" || changes[0].Action != tc.want {
+			t.Errorf("expansion %v: got %v, want the claim %s", tc.expand, changes, tc.want)
+		}
 	}
 }

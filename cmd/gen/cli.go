@@ -162,7 +162,7 @@ that is done, --migrated writes anyway.`,
 			}
 			report, err := overlays.Write(c.Context(), r.Tree, out, opts...)
 			if err != nil {
-				return explainImmutable(c.Context(), "refusing to render", err, r, srcs)
+				return explainImmutable(c.Context(), "refusing to render (nothing written)", err, r, srcs)
 			}
 			w := c.OutOrStdout()
 			printObjects(w, report.Objects, report.Notes, verbose)
@@ -217,11 +217,18 @@ func explainImmutable(ctx context.Context, verb string, err error, r *generate.R
 		fmt.Fprintf(&b, "\n  %s: %s\n    why: %s\n    migration: %s", changeOrigin(ctx, ch, r, srcs), ch.Describe(), ch.Why, ch.Migration)
 	}
 	b.WriteString("\n  Undo the change in the environment, or do the migration and render again with --migrated.")
-	return fmt.Errorf("%s\n(%w)", b.String(), errRefused)
+	return &refusedError{msg: b.String(), imm: imm}
 }
 
-// errRefused marks a render refused for immutable changes.
-var errRefused = errors.New("nothing was written")
+// refusedError is the explained refusal; it unwraps to the
+// *overlays.ImmutableError so that callers can still tell it by type.
+type refusedError struct {
+	msg string
+	imm *overlays.ImmutableError
+}
+
+func (e *refusedError) Error() string { return e.msg }
+func (e *refusedError) Unwrap() error { return e.imm }
 
 // changeOrigin is where a refused change comes from: the CUE position of
 // the environment field that drives it, or the environment's directory when

@@ -481,7 +481,7 @@ func describe(a, b any) string {
 
 // secretish matches field names whose values Vigil never prints, and
 // container environments, whose values are free-form.
-var secretish = regexp.MustCompile(`(?i)(password|passwd|token|secret|credential|private|apikey|env\[)`)
+var secretish = regexp.MustCompile(`(?i)(password|passwd|token|secret|credential|private|apikey)`)
 
 // secretLike reports whether a leaf's value must not be shown. Vigil's
 // objects hold references to Secrets, never their values, but a value

@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-stack/vigil/generate/stack"
 	"github.com/vigil-stack/vigil/generate/storage"
 	"github.com/vigil-stack/vigil/generate/tracing"
+	"github.com/vigil-stack/vigil/overlays"
 )
 
 // component is one generator of the stack, in the order Build runs them.
@@ -69,7 +70,8 @@ func generateGrafana(e *env.Environment, s *stack.Set) error {
 }
 
 // Build generates the typed objects of every enabled component of a valid
-// environment.
+// environment, and marks the ones Flux may replace when an immutable field
+// changes (overlays.MarkReplaceable), whichever component made them.
 func Build(e *env.Environment) (*stack.Set, error) {
 	s := &stack.Set{}
 	for _, c := range components {
@@ -77,6 +79,7 @@ func Build(e *env.Environment) (*stack.Set, error) {
 			return nil, fmt.Errorf("generate %s: %w", c.name, err)
 		}
 	}
+	overlays.MarkReplaceable(s)
 	return s, nil
 }
 

@@ -114,6 +114,9 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := CheckClusters(ctx, sources, envs); err != nil {
+		return nil, err
+	}
 	for i, e := range envs {
 		if len(e.SecretFiles) > 0 {
 			// Shipping encrypted manifests with a decrypting Flux

@@ -163,6 +163,8 @@ func BenchmarkRenderFleet(b *testing.B) {
 		src, _ := fs.ReadFile(vigil.Examples, "environments/"+example+"/env.cue")
 		name := fmt.Sprintf("%s-%02d", example, i)
 		renamed := strings.Replace(string(src), fmt.Sprintf("name: %q", example), fmt.Sprintf("name: %q", name), 1)
+		// One environment per cluster (CheckClusters).
+		renamed = strings.Replace(renamed, `cluster: {name: "`, `cluster: {name: "`+name+`-`, 1)
 		fsys["environments/"+name+"/env.cue"] = &fstest.MapFile{Data: []byte(renamed)}
 		sources = append(sources, generate.Source{Dir: "environments/" + name, FS: fsys})
 	}

@@ -36,7 +36,16 @@ type DiffReport struct {
 	Files []FileDiff
 	// Foreign are files Vigil did not write; Write keeps them.
 	Foreign []string
+	// Objects labels every object of every environment that the new
+	// tree adds, removes or changes: in place, by recreation, or
+	// refused (see Classify).
+	Objects []ObjectChange
+	// Notes name old kustomizations whose objects could not be compared.
+	Notes []string
 }
+
+// Refused are the object changes Write would refuse.
+func (r *DiffReport) Refused() []ObjectChange { return Refused(r.Objects) }
 
 // HasChanges reports whether Write would change anything.
 func (r *DiffReport) HasChanges() bool { return len(r.Files) > 0 }
@@ -106,7 +115,22 @@ func Diff(tree *Tree, outDir string) (*DiffReport, error) {
 		r.Files = append(r.Files, FileDiff{Path: p, Status: FileRemoved, Unified: unified(p, old, nil, true, false)})
 	}
 	sort.Slice(r.Files, func(i, j int) bool { return r.Files[i].Path < r.Files[j].Path })
+	if r.Objects, r.Notes, err = classifyPrevious(prev, tree); err != nil {
+		return nil, fmt.Errorf("diff %s: %w", dir, err)
+	}
 	return r, nil
+}
+
+// classifyPrevious labels the object changes from the tree Vigil wrote
+// into a directory to the new one. Foreign files are not part of it.
+func classifyPrevious(prev *previous, tree *Tree) ([]ObjectChange, []string, error) {
+	old := map[string][]byte{}
+	for _, p := range prev.owned {
+		if b, ok := prev.content(p); ok {
+			old[p] = b
+		}
+	}
+	return Classify(old, tree)
 }
 
 func unified(p string, a, b []byte, hasA, hasB bool) string {

@@ -53,6 +53,10 @@ type WriteReport struct {
 	Removed []string
 	// Foreign were not written by Vigil and were kept.
 	Foreign []string
+	// Objects labels the object changes, as DiffReport.Objects does.
+	Objects []ObjectChange
+	// Notes name old kustomizations whose objects could not be compared.
+	Notes []string
 }
 
 // String summarizes the report, one line per file that changed state.
@@ -70,6 +74,16 @@ func (r *WriteReport) String() string {
 	}
 	return b.String()
 }
+
+// WriteOption changes how Write works.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct{ migrated bool }
+
+// Migrated lets Write replace a tree whose objects change immutable fields
+// in ways Vigil refuses: the caller states that the manual migrations the
+// *ImmutableError listed are done.
+func Migrated() WriteOption { return func(o *writeOptions) { o.migrated = true } }
 
 // writeHook lets tests fail a write at a chosen step; nil otherwise.
 var writeHook func(step, file string) error
@@ -92,7 +106,16 @@ func hook(step, file string) error {
 // over into the new tree (reported as foreign). It refuses a non-empty
 // directory without a manifest (ErrNotOwned) and a foreign file where the
 // tree wants one of its own.
-func Write(ctx context.Context, tree *Tree, outDir string) (*WriteReport, error) {
+//
+// It also refuses, with an *ImmutableError, a tree that changes an
+// immutable field of an object that cannot safely be recreated (see
+// Classify), unless given Migrated. Report.Objects labels every object
+// change either way.
+func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) (*WriteReport, error) {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if tree == nil {
 		return nil, fmt.Errorf("write %s: no tree", outDir)
 	}
@@ -124,6 +147,15 @@ func Write(ctx context.Context, tree *Tree, outDir string) (*WriteReport, error)
 	if err := prev.conflicts(tree); err != nil {
 		return nil, fmt.Errorf("write %s: %w: %w", dir, ErrRefused, err)
 	}
+	// A change Flux would fail on forever must stop here, before the
+	// tree reaches Git, not on the cluster.
+	objects, notes, err := classifyPrevious(prev, tree)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", dir, err)
+	}
+	if refused := Refused(objects); len(refused) > 0 && !o.migrated {
+		return nil, fmt.Errorf("write %s: %w", dir, &ImmutableError{Refused: refused})
+	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".vigil-new-")
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", dir, err)
@@ -138,7 +170,7 @@ func Write(ctx context.Context, tree *Tree, outDir string) (*WriteReport, error)
 		return nil, fmt.Errorf("write %s: %w", dir, err)
 	}
 
-	report := &WriteReport{Dir: dir, Foreign: prev.foreign}
+	report := &WriteReport{Dir: dir, Foreign: prev.foreign, Objects: objects, Notes: notes}
 	dirs := map[string]bool{".": true}
 	for _, p := range tree.Paths() {
 		if err := ctx.Err(); err != nil {

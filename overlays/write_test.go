@@ -79,9 +79,12 @@ func leftovers(t *testing.T, dir string) []string {
 	return out
 }
 
+// mustWrite writes with Migrated: going from smallStack to prodStack grows
+// a StatefulSet's volume template, which Write refuses otherwise, and these
+// tests are about the writing (TestWriteRefusesImmutableChange is not).
 func mustWrite(t *testing.T, tree *Tree, dir string) *WriteReport {
 	t.Helper()
-	r, err := Write(context.Background(), tree, dir)
+	r, err := Write(context.Background(), tree, dir, Migrated())
 	if err != nil {
 		t.Fatalf("Write: %v", err)
 	}
@@ -129,6 +132,8 @@ func TestWriteOwnership(t *testing.T) {
 		Changed:   []string{"envs/prod/instances/kustomization.yaml"},
 		Unchanged: without(v2.Paths(), "envs/prod/instances/patches/prometheus/statefulset-prometheus.yaml", "envs/prod/instances/kustomization.yaml"),
 		Foreign:   []string{"README.md", "current", "envs/prod/notes/todo.txt"},
+		Objects: []ObjectChange{{Environment: "prod", Group: "apps", Kind: "StatefulSet", Namespace: "monitoring",
+			Name: "prometheus", Action: ActionInPlace}},
 	}
 	if !reflect.DeepEqual(r, wantReport) {
 		t.Fatalf("report:\n%s\nwant:\n%s", r, wantReport)
@@ -235,7 +240,7 @@ func TestWriteFailureLeavesPreviousTree(t *testing.T) {
 				return nil
 			}
 			defer func() { writeHook = nil }()
-			_, err := Write(context.Background(), v2, dir)
+			_, err := Write(context.Background(), v2, dir, Migrated())
 			if !errors.Is(err, injected) {
 				t.Fatalf("got %v, want the injected failure", err)
 			}
@@ -257,7 +262,7 @@ func TestWriteFailureLeavesPreviousTree(t *testing.T) {
 		}
 		return nil
 	}
-	_, err := Write(ctx, v2, dir)
+	_, err := Write(ctx, v2, dir, Migrated())
 	writeHook = nil
 	if !errors.Is(err, context.Canceled) || !reflect.DeepEqual(before, snapshot(t, dir)) {
 		t.Fatalf("cancelled write: %v", err)

@@ -92,7 +92,7 @@ func exitCode(err error) int {
 		return exitChanged
 	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command"):
 		return exitUsage
-	case errors.Is(err, generate.ErrInvalid):
+	case errors.Is(err, generate.ErrInvalid), errors.As(err, new(*overlays.ImmutableError)):
 		return exitInvalid
 	case errors.Is(err, overlays.ErrNotOwned), errors.Is(err, overlays.ErrLocked), errors.Is(err, overlays.ErrRefused),
 		errors.Is(err, context.Canceled),
@@ -141,7 +141,8 @@ func validateCommand() *cobra.Command {
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(c *cobra.Command, dirs []string) error {
 			var errs []error
-			for _, dir := range dirs {
+			envs := make([]*generate.Environment, len(dirs))
+			for i, dir := range dirs {
 				e, err := generate.Load(c.Context(), dir)
 				if err != nil {
 					err = &generate.SourceError{Source: dir, Err: err}
@@ -149,10 +150,17 @@ func validateCommand() *cobra.Command {
 					fmt.Fprintln(c.ErrOrStderr(), generate.Redact(err.Error()))
 					continue
 				}
+				envs[i] = e
 				for _, w := range e.Warnings {
 					fmt.Fprintln(c.ErrOrStderr(), w)
 				}
 				fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s)\n", dir, e.Spec.Name)
+			}
+			// Environments valid on their own may still collide on one cluster.
+			if err := generate.CheckClusters(c.Context(), sources(dirs), envs); err != nil {
+				fmt.Fprintln(c.ErrOrStderr(), generate.Redact(err.Error()))
+				errs = append(errs, err)
+				return &reportedError{"the environments given do not fit one cluster each", errors.Join(errs...)}
 			}
 			if len(errs) > 0 {
 				return &reportedError{fmt.Sprintf("%d of %d environments are invalid", len(errs), len(dirs)), errors.Join(errs...)}
@@ -177,7 +185,7 @@ func sources(dirs []string) []generate.Source {
 
 func renderCommand() *cobra.Command {
 	var out string
-	var verbose bool
+	var verbose, migrated bool
 	c := &cobra.Command{
 		Use:   "render [DIR...]",
 		Short: "Render environments into a kustomize and Flux tree",
@@ -185,7 +193,16 @@ func renderCommand() *cobra.Command {
 them into kustomize bases, per-environment overlays and Flux Kustomizations,
 verifies that every overlay builds to exactly the generated objects, and
 replaces the output directory atomically. Without DIR it renders the embedded
-example environment "prod".`,
+example environment "prod".
+
+Before writing, it compares every object with the tree already in the output
+directory. A change to an immutable field of a kind that is safe to recreate
+(StorageClass, Job, RoleBinding, ClusterRoleBinding) is listed as "recreate":
+those objects carry kustomize.toolkit.fluxcd.io/force, so Flux replaces them.
+A change Flux could only apply by deleting data or stopping a workload (a
+StatefulSet's volume templates, a shrinking claim, a selector, a cluster IP)
+is refused, naming the CUE field it comes from and the manual migration; once
+that is done, --migrated writes anyway.`,
 		Example: `  gen render                              # the example prod, into ./out
   gen render environments/dev environments/prod -o deploy`,
 		RunE: func(c *cobra.Command, dirs []string) error {
@@ -193,15 +210,21 @@ example environment "prod".`,
 				return usageError{errors.New("-o needs a directory")}
 			}
 			start := time.Now()
-			r, err := generate.Render(c.Context(), sources(dirs))
+			srcs := sources(dirs)
+			r, err := generate.Render(c.Context(), srcs)
 			if err != nil {
 				return err
 			}
-			report, err := overlays.Write(c.Context(), r.Tree, out)
+			var opts []overlays.WriteOption
+			if migrated {
+				opts = append(opts, overlays.Migrated())
+			}
+			report, err := overlays.Write(c.Context(), r.Tree, out, opts...)
 			if err != nil {
-				return err
+				return explainImmutable(c.Context(), "refusing to render (nothing written)", err, r, srcs)
 			}
 			w := c.OutOrStdout()
+			printObjects(w, report.Objects, report.Notes, verbose)
 			for _, e := range r.Environments {
 				printWarnings(c.ErrOrStderr(), e)
 				fmt.Fprintf(w, "%-10s %s (%s)\n", e.Spec.Name, layerSummary(r.Objects[e.Spec.Name]), r.Durations[e.Spec.Name].Round(time.Millisecond))
@@ -215,8 +238,80 @@ example environment "prod".`,
 		},
 	}
 	c.Flags().StringVarP(&out, "output", "o", "out", "output directory (Vigil owns it)")
-	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every file added, changed, removed or kept")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every file added, changed, removed or kept, and every object changed")
+	c.Flags().BoolVar(&migrated, "migrated", false, "write even though immutable fields change in ways Vigil refuses: the manual migrations it listed are done")
 	return c
+}
+
+// printObjects labels the object changes of a render. Objects recreated or
+// refused are always listed, with why; the rest only when verbose.
+func printObjects(w io.Writer, changes []overlays.ObjectChange, notes []string, verbose bool) {
+	for _, ch := range changes {
+		switch ch.Action {
+		case overlays.ActionRecreate, overlays.ActionRefused:
+			fmt.Fprintln(w, ch)
+			fmt.Fprintf(w, "          %s\n", ch.Why)
+		default:
+			if verbose {
+				fmt.Fprintln(w, ch)
+			}
+		}
+	}
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// explainImmutable turns a refused render into an error that names, for
+// each refused change, the CUE field it comes from where there is one, and
+// the manual migration. Other errors pass through.
+func explainImmutable(ctx context.Context, verb string, err error, r *generate.Rendered, srcs []generate.Source) error {
+	var imm *overlays.ImmutableError
+	if !errors.As(err, &imm) {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d change(s) to immutable fields that Flux cannot apply and that Vigil will not have Flux recreate:", verb, len(imm.Refused))
+	for _, ch := range imm.Refused {
+		fmt.Fprintf(&b, "\n  %s: %s\n    why: %s\n    migration: %s", changeOrigin(ctx, ch, r, srcs), ch.Describe(), ch.Why, ch.Migration)
+	}
+	b.WriteString("\n  Undo the change in the environment, or do the migration and render again with --migrated.")
+	return &refusedError{msg: b.String(), imm: imm}
+}
+
+// refusedError is the explained refusal; it unwraps to the
+// *overlays.ImmutableError so that callers can still tell it by type.
+type refusedError struct {
+	msg string
+	imm *overlays.ImmutableError
+}
+
+func (e *refusedError) Error() string { return e.msg }
+func (e *refusedError) Unwrap() error { return e.imm }
+
+// changeOrigin is where a refused change comes from: the CUE position of
+// the environment field that drives it, or the environment's directory when
+// the change comes from Vigil's own output.
+func changeOrigin(ctx context.Context, ch overlays.ObjectChange, r *generate.Rendered, srcs []generate.Source) string {
+	for i, e := range r.Environments {
+		if e.Spec.Name != ch.Environment {
+			continue
+		}
+		paths := generate.ChangeSources(e.Spec, ch)
+		if len(paths) == 0 {
+			return fmt.Sprintf("%s (no field of the environment; Vigil's output changed)", srcs[i])
+		}
+		ds, err := generate.Locate(ctx, srcs[i], paths)
+		if err == nil {
+			for _, d := range ds {
+				if d.File != "" {
+					return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Column, d.Path)
+				}
+			}
+		}
+		return fmt.Sprintf("%s: %s", srcs[i], strings.Join(paths[0], "."))
+	}
+	return ch.Environment
 }
 
 func printWarnings(w io.Writer, e *generate.Environment) {
@@ -243,14 +338,20 @@ func diffCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "diff [DIR...]",
 		Short: "Show what rendering would change in the output directory",
-		Long: `diff renders in memory and compares with the output directory. It exits 1 when
-something would change, and 1 only then, so CI can tell a tree that was not
-re-rendered (1) from invalid input (3) or trouble reading or writing (4).`,
+		Long: `diff renders in memory and compares with the output directory. It labels every
+object that would be added, removed or changed, and each change as in-place,
+recreate (Flux deletes and creates the object again; safe for its kind) or
+refused (an immutable field of an object that holds data or serves traffic:
+render refuses it too, naming the CUE field and the manual migration). It
+exits 1 when something would change, and 1 only then, so CI can tell a tree
+that was not re-rendered (1) from invalid input or a refused change (3) or
+trouble reading or writing (4).`,
 		RunE: func(c *cobra.Command, dirs []string) error {
 			if out == "" {
 				return usageError{errors.New("-o needs a directory")}
 			}
-			r, err := generate.Render(c.Context(), sources(dirs))
+			srcs := sources(dirs)
+			r, err := generate.Render(c.Context(), srcs)
 			if err != nil {
 				return err
 			}
@@ -258,7 +359,20 @@ re-rendered (1) from invalid input (3) or trouble reading or writing (4).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(c.OutOrStdout(), d.String())
+			w := c.OutOrStdout()
+			for _, ch := range d.Objects {
+				fmt.Fprintln(w, ch)
+				if ch.Why != "" {
+					fmt.Fprintf(w, "          %s\n", ch.Why)
+				}
+			}
+			for _, n := range d.Notes {
+				fmt.Fprintf(w, "note: %s\n", n)
+			}
+			fmt.Fprint(w, d.String())
+			if refused := d.Refused(); len(refused) > 0 {
+				return explainImmutable(c.Context(), "render would refuse", &overlays.ImmutableError{Refused: refused}, r, srcs)
+			}
 			if d.HasChanges() {
 				return errChanged
 			}

@@ -40,7 +40,7 @@ import (
 const Component = "prometheus-rules"
 
 // RunbookBase is where the runbooks of kube-prometheus's alert names live.
-const RunbookBase = "https://runbooks.prometheus-operator.dev/runbooks"
+const RunbookBase = stack.UpstreamRunbooks
 
 // UserRuleName is the PrometheusRule that holds the monitoring.rules group
 // named group.

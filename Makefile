@@ -2,12 +2,18 @@
 GO ?= go
 OUT ?= out
 
-.PHONY: test render vet bench update
+.PHONY: test render vet bench update promtool
 
 ## test: vet, then every test (golden files, invalid inputs, CLI scripts,
-## kustomize/Flux/kubectl builds of the rendered tree).
-test: vet
+## kustomize/Flux/kubectl builds of the rendered tree, promtool unit tests
+## of every rule).
+test: vet promtool
 	$(GO) test ./...
+
+## promtool: build the rule tests' promtool from go.mod's tool directive
+## once, outside any test's timeout (a cold build takes minutes).
+promtool:
+	$(GO) tool promtool --version >/dev/null
 
 vet:
 	$(GO) vet ./...

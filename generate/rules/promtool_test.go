@@ -113,11 +113,10 @@ func unitTests(t testing.TB) []unitTest {
 	return out
 }
 
-// ruleRef is one rule as rendered: its file (the PrometheusRule's name),
-// group and position.
+// ruleRef is one rule as rendered, with its file (the PrometheusRule's
+// name) and group.
 type ruleRef struct {
 	file, group string
-	index       int
 	rule        monitoringv1.Rule
 }
 
@@ -173,8 +172,8 @@ func (rr renderedRules) rules() []ruleRef {
 	var out []ruleRef
 	for _, name := range slices.Sorted(maps.Keys(rr)) {
 		for _, g := range rr[name].Spec.Groups {
-			for i, r := range g.Rules {
-				out = append(out, ruleRef{file: name, group: g.Name, index: i, rule: r})
+			for _, r := range g.Rules {
+				out = append(out, ruleRef{file: name, group: g.Name, rule: r})
 			}
 		}
 	}

@@ -10,10 +10,11 @@ package rules_test
 // environments/<env>/testdata/rules_test.yaml for an example's own rules
 // (rules_<part>_test.yaml for a part of a component that only some examples
 // render). Each names its rule files after the PrometheusRules it tests
-// ("spark.yaml" for the PrometheusRule spark). For every example the runner
-// writes each rendered PrometheusRule's spec.groups to such a file and runs
-// every test file that applies: the example renders every rule file it
-// names and every rule it tests.
+// ("spark.yaml" for the PrometheusRule spark). For every example, and for
+// the variants of examples that render rules no example does (targets),
+// the runner writes each rendered PrometheusRule's spec.groups to such a
+// file and runs every test file that applies: the target renders every
+// rule file it names and every rule it tests.
 //
 // The rule files are written without annotations: promtool compares an
 // alert's annotations in full, which would make every test restate every
@@ -42,6 +43,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	vgen "github.com/vigil-stack/vigil/generate"
+	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/stack"
 	"github.com/vigil-stack/vigil/generate/stacktest"
 )
@@ -132,34 +134,62 @@ func (r ruleRef) String() string {
 	return s + ")"
 }
 
-// renderedRules are the PrometheusRules of one example, by name.
+// renderedRules are the PrometheusRules of one target, by name.
 type renderedRules map[string]*monitoringv1.PrometheusRule
+
+// target is an example environment, possibly changed.
+type target struct {
+	name, example string
+	change        func(*env.Environment)
+}
+
+// targets are the examples and the variants that render the rules no
+// example renders (Fluentd's; Jaeger's). Node Problem Detector's rules
+// without kube-state-metrics are not among them: their alert names are
+// those of the rules with it, so one test file cannot tell them apart.
+var targets = func() []target {
+	var out []target
+	for _, name := range stacktest.ExampleNames {
+		out = append(out, target{name: name, example: name})
+	}
+	return append(out,
+		target{"prod with Fluentd", "prod", func(e *env.Environment) { e.Logging.Agent.Fluentd.Enabled = true }},
+		target{"prod with Jaeger", "prod", func(e *env.Environment) {
+			e.Tracing.Backend = env.BackendJaeger
+			e.Tracing.Tempo.Credentials = nil
+		}},
+	)
+}()
 
 var (
 	rendersMu sync.Mutex
 	renders   = map[string]renderedRules{}
 )
 
-// render returns a copy of the PrometheusRules of an example, which each
+// render returns a copy of the PrometheusRules of a target, which each
 // test may change.
-func render(t testing.TB, example string) renderedRules {
+func render(t testing.TB, tg target) renderedRules {
 	t.Helper()
 	rendersMu.Lock()
 	defer rendersMu.Unlock()
-	rr, ok := renders[example]
+	rr, ok := renders[tg.name]
 	if !ok {
-		s, err := vgen.Build(stacktest.Example(t, example))
+		e := stacktest.Example(t, tg.example)
+		if tg.change != nil {
+			tg.change(e)
+		}
+		s, err := vgen.Build(e)
 		if err != nil {
-			t.Fatalf("build %s: %v", example, err)
+			t.Fatalf("build %s: %v", tg.name, err)
 		}
 		rr = renderedRules{}
 		for _, pr := range stacktest.Find[*monitoringv1.PrometheusRule](s) {
 			if prev, dup := rr[pr.Name]; dup {
-				t.Fatalf("%s: two PrometheusRules named %s (namespaces %s and %s): their rule files would collide", example, pr.Name, prev.Namespace, pr.Namespace)
+				t.Fatalf("%s: two PrometheusRules named %s (namespaces %s and %s): their rule files would collide", tg.name, pr.Name, prev.Namespace, pr.Namespace)
 			}
 			rr[pr.Name] = pr
 		}
-		renders[example] = rr
+		renders[tg.name] = rr
 	}
 	out := renderedRules{}
 	for name, pr := range rr {
@@ -318,28 +348,28 @@ func applicable(rr renderedRules, all []unitTest) []unitTest {
 	return out
 }
 
-// TestRuleUnitTests runs, for every example, every unit test that applies
-// to its rules, and fails on a test file that applies to no example: it
+// TestRuleUnitTests runs, for every target, every unit test that applies
+// to its rules, and fails on a test file that applies to no target: it
 // names a rule file or a rule that no longer exists.
 func TestRuleUnitTests(t *testing.T) {
 	all := unitTests(t)
 	used := map[string]bool{}
-	for _, example := range stacktest.ExampleNames {
-		for _, u := range applicable(render(t, example), all) {
+	for _, tg := range targets {
+		for _, u := range applicable(render(t, tg), all) {
 			used[u.path] = true
 		}
 	}
 	for _, u := range all {
 		if !used[u.path] {
-			t.Errorf("%s applies to no example: one of its rule_files %v or of the rules it tests is not rendered", u.path, u.file.RuleFiles)
+			t.Errorf("%s applies to no example or variant: one of its rule_files %v or of the rules it tests is not rendered", u.path, u.file.RuleFiles)
 		}
 	}
 	// A test already run on the same rule files, as another example renders
 	// them, is not run again.
 	ran := map[[sha256.Size]byte]bool{}
-	for _, example := range stacktest.ExampleNames {
-		t.Run(example, func(t *testing.T) {
-			rr := render(t, example)
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			rr := render(t, tg)
 			var tests []unitTest
 			for _, u := range applicable(rr, all) {
 				h := sha256.New()
@@ -436,13 +466,13 @@ func reads(expr, name string) bool {
 	return found
 }
 
-// TestRuleCoverage fails naming every rule of every example that has no
+// TestRuleCoverage fails naming every rule of every target that has no
 // test where it fires and one where it must not.
 func TestRuleCoverage(t *testing.T) {
 	all := unitTests(t)
-	for _, example := range stacktest.ExampleNames {
-		t.Run(example, func(t *testing.T) {
-			rr := render(t, example)
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			rr := render(t, tg)
 			for _, m := range uncovered(rr.rules(), applicable(rr, all)) {
 				t.Errorf("%s; add cases to the rules_test.yaml beside the code that writes it", m)
 			}
@@ -510,7 +540,7 @@ func TestRuleBrokenExpressionCaught(t *testing.T) {
 		{"grafana-rules", "namespace_job_handler:grafana_http_requests:rate5m", `sum by (namespace, job, handler) (rate(grafana_http_request_duration_seconds_count{job="grafana"}[5m]))`},
 	} {
 		t.Run(c.rule, func(t *testing.T) {
-			rr := render(t, "prod")
+			rr := render(t, targets[slices.IndexFunc(targets, func(tg target) bool { return tg.name == "prod" })])
 			pr, ok := rr[c.file]
 			if !ok {
 				t.Fatalf("prod renders no PrometheusRule %s", c.file)
@@ -596,13 +626,13 @@ func runbookAnchors(t testing.TB) map[string]bool {
 // example's own.
 func TestRuleMetadata(t *testing.T) {
 	anchors := runbookAnchors(t)
-	for _, example := range stacktest.ExampleNames {
-		for _, r := range render(t, example).rules() {
+	for _, tg := range targets {
+		for _, r := range render(t, tg).rules() {
 			if r.rule.Alert == "" {
 				continue
 			}
 			for _, p := range metadataProblems(r.rule, anchors) {
-				t.Errorf("%s: %s: %s", example, r, p)
+				t.Errorf("%s: %s: %s", tg.name, r, p)
 			}
 		}
 	}

@@ -53,7 +53,10 @@ import (
 type unitTestFile struct {
 	RuleFiles []string `json:"rule_files"`
 	Tests     []struct {
-		Name           string `json:"name"`
+		Name        string `json:"name"`
+		InputSeries []struct {
+			Series string `json:"series"`
+		} `json:"input_series"`
 		AlertRuleTests []struct {
 			EvalTime  string `json:"eval_time"`
 			Alertname string `json:"alertname"`
@@ -144,9 +147,8 @@ type target struct {
 }
 
 // targets are the examples and the variants that render the rules no
-// example renders (Fluentd's; Jaeger's). Node Problem Detector's rules
-// without kube-state-metrics are not among them: their alert names are
-// those of the rules with it, so one test file cannot tell them apart.
+// example renders: Fluentd's, Jaeger's, and those written for a cluster
+// without kube-state-metrics.
 var targets = func() []target {
 	var out []target
 	for _, name := range stacktest.ExampleNames {
@@ -158,6 +160,7 @@ var targets = func() []target {
 			e.Tracing.Backend = env.BackendJaeger
 			e.Tracing.Tempo.Credentials = nil
 		}},
+		target{"dev without kube-state-metrics", "dev", func(e *env.Environment) { e.Monitoring.KubeStateMetrics.Enabled = false }},
 	)
 }()
 
@@ -226,19 +229,41 @@ func ruleFile(pr *monitoringv1.PrometheusRule) ([]byte, error) {
 	}{groups})
 }
 
-// applies reports whether an example renders every rule file a test names
-// and every rule it tests.
+// applies reports whether a target renders every rule file a test names
+// and every rule it tests, each rule reading a series the test provides
+// (or none at all, like vector(1)): a test cannot be meant for a rule that
+// reads none of its input, such as the variant of an alert that reads
+// another exporter's metrics.
 func (u unitTest) applies(rr renderedRules) bool {
+	inputs := map[string]bool{}
+	for _, g := range u.file.Tests {
+		for _, in := range g.InputSeries {
+			if m, err := stacktest.PromQL.ParseMetric(in.Series); err == nil {
+				inputs[m.Get("__name__")] = true
+			}
+		}
+	}
 	alerts, records := map[string]bool{}, map[string]bool{}
+	var rules []monitoringv1.Rule
 	for _, f := range u.file.RuleFiles {
 		pr, ok := rr[strings.TrimSuffix(f, ".yaml")]
 		if !ok {
 			return false
 		}
 		for _, g := range pr.Spec.Groups {
-			for _, r := range g.Rules {
-				alerts[r.Alert], records[r.Record] = true, true
-			}
+			rules = append(rules, g.Rules...)
+		}
+	}
+	// What recording rules record is input too.
+	for _, r := range rules {
+		if r.Record != "" {
+			records[r.Record], inputs[r.Record] = true, true
+		}
+	}
+	for _, r := range rules {
+		if r.Alert != "" {
+			names := seriesRead(r.Expr.String())
+			alerts[r.Alert] = alerts[r.Alert] || len(names) == 0 || slices.ContainsFunc(names, func(n string) bool { return inputs[n] })
 		}
 	}
 	for _, g := range u.file.Tests {
@@ -248,7 +273,7 @@ func (u unitTest) applies(rr renderedRules) bool {
 			}
 		}
 		for _, pt := range g.PromQLExprTests {
-			if !slices.ContainsFunc(slices.Collect(maps.Keys(records)), func(r string) bool { return r != "" && reads(pt.Expr, r) }) {
+			if !slices.ContainsFunc(slices.Collect(maps.Keys(records)), func(r string) bool { return reads(pt.Expr, r) }) {
 				return false
 			}
 		}
@@ -447,6 +472,22 @@ func uncovered(rules []ruleRef, tests []unitTest) []string {
 			out = append(out, r.String()+": no test case where it must not fire")
 		}
 	}
+	return out
+}
+
+// seriesRead are the metric names a PromQL expression selects.
+func seriesRead(expr string) []string {
+	e, err := stacktest.PromQL.ParseExpr(expr)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok && vs.Name != "" {
+			out = append(out, vs.Name)
+		}
+		return nil
+	})
 	return out
 }
 
@@ -658,6 +699,40 @@ func TestRuleMetadataRejects(t *testing.T) {
 	} {
 		if got := metadataProblems(c.rule, anchors); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %q, want %q", c.rule.Alert, got, c.want)
+		}
+	}
+}
+
+// A test file applies where its rule files and rules are rendered and the
+// rules read what it feeds them.
+func TestUnitTestApplies(t *testing.T) {
+	var u unitTest
+	if err := yaml.Unmarshal([]byte(`
+rule_files: [npd.yaml]
+tests:
+  - input_series: [{series: 'problem_gauge{node="a"}', values: '1x5'}]
+    alert_rule_test: [{alertname: Condition, exp_alerts: []}]
+`), &u.file); err != nil {
+		t.Fatal(err)
+	}
+	rendered := func(file, alert, expr string) renderedRules {
+		return renderedRules{file: {Spec: monitoringv1.PrometheusRuleSpec{Groups: []monitoringv1.RuleGroup{{
+			Name: "g", Rules: []monitoringv1.Rule{{Alert: alert, Expr: intstr.FromString(expr)}},
+		}}}}}
+	}
+	for _, c := range []struct {
+		name string
+		rr   renderedRules
+		want bool
+	}{
+		{"reads the input", rendered("npd", "Condition", `problem_gauge == 1`), true},
+		{"reads no series", rendered("npd", "Condition", `vector(1)`), true},
+		{"reads other series", rendered("npd", "Condition", `kube_node_status_condition == 1`), false},
+		{"another alert", rendered("npd", "Other", `problem_gauge == 1`), false},
+		{"another rule file", rendered("ksm", "Condition", `problem_gauge == 1`), false},
+	} {
+		if got := u.applies(c.rr); got != c.want {
+			t.Errorf("%s: applies %v, want %v", c.name, got, c.want)
 		}
 	}
 }

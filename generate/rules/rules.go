@@ -21,8 +21,8 @@
 //     looping, Deployments and StatefulSets short of replicas, failed Jobs
 //     and failed or pending PersistentVolumes.
 //
-// Every rule any example renders, here or in a component's package, runs in
-// promtool's unit tests (promtool_test.go explains how): a rule without a
+// Every rule an example (or a variant of one) renders, here or in a
+// component's package, runs in promtool's unit tests (promtool_test.go explains how): a rule without a
 // test where it fires and one where it must not fails the tests.
 package rules
 

@@ -28,7 +28,9 @@ var GroupBy = []string{"namespace"}
 // Config builds the AlertmanagerConfig that is the Alertmanager's whole
 // routing: the Slack receivers, a route per monitoring.alertmanager.routes
 // entry in name order under a root route to the default receiver, and
-// kube-prometheus's inhibit rules.
+// kube-prometheus's inhibit rules. A route with sparkNamespaces matches
+// the namespaces of SparkNamespaces besides its own, so that it follows
+// the environment's job namespaces.
 func Config(e *env.Environment) (*monitoringv1alpha1.AlertmanagerConfig, error) {
 	a := e.Monitoring.Alertmanager
 	receivers := []monitoringv1alpha1.Receiver{{Name: NullReceiver}}

@@ -7,12 +7,18 @@ STATICCHECK_VERSION ?= v0.8.2
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 FUZZTIME ?= 20s
 
-.PHONY: test render vet lint fuzz bench update
+.PHONY: test render vet lint fuzz bench update promtool
 
 ## test: vet, then every test (golden files, invalid inputs, CLI scripts,
-## kustomize/Flux/kubectl builds of the rendered tree).
-test: vet
+## kustomize/Flux/kubectl builds of the rendered tree, promtool unit tests
+## of every rule).
+test: vet promtool
 	$(GO) test ./...
+
+## promtool: build the rule tests' promtool from go.mod's tool directive
+## once, outside any test's timeout (a cold build takes minutes).
+promtool:
+	$(GO) tool promtool --version >/dev/null
 
 vet:
 	$(GO) vet ./...

@@ -286,8 +286,39 @@ func checkAlerting(e *env.Environment) []env.Issue {
 			out = append(out, env.Errorf(p("monitoring", "alertmanager", "routes", name, "receiver"), fmt.Sprintf("receiver %q is not declared in slack.receivers; declare it or use one of: %s", r, strings.Join(receivers, ", "))))
 		}
 	}
+	out = append(out, checkSparkRoutes(e)...)
 	if e.Tier == env.TierProd && len(receivers) == 0 {
 		out = append(out, env.Errorf(p("monitoring", "alertmanager", "slack", "receivers"), "prod must send its alerts somewhere: declare a Slack receiver with a channel and a webhook secret reference"))
+	}
+	return out
+}
+
+// checkSparkRoutes rejects a route that lists some of the namespaces Spark
+// runs its jobs in but not all: alerts from the others, such as a job
+// namespace added later, would silently reach another receiver.
+func checkSparkRoutes(e *env.Environment) []env.Issue {
+	if !e.Spark.Enabled {
+		return nil
+	}
+	var out []env.Issue
+	for _, name := range env.SortedKeys(e.Monitoring.Alertmanager.Routes) {
+		r := e.Monitoring.Alertmanager.Routes[name]
+		if r.SparkNamespaces {
+			continue
+		}
+		var listed, missing []string
+		for _, ns := range e.Spark.Operator.JobNamespaces {
+			if slices.Contains(r.Namespaces, ns) {
+				listed = append(listed, ns)
+			} else {
+				missing = append(missing, ns)
+			}
+		}
+		if len(listed) > 0 && len(missing) > 0 {
+			out = append(out, env.Errorf(p("monitoring", "alertmanager", "routes", name, "namespaces"), fmt.Sprintf(
+				"the route matches Spark job namespace %s but not %s (spark.operator.jobNamespaces), whose alerts would reach another receiver; "+
+					"set sparkNamespaces: true to match every namespace Spark runs in, or list them all", strings.Join(listed, ", "), strings.Join(missing, ", "))))
+		}
 	}
 	return out
 }

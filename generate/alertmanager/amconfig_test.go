@@ -13,6 +13,7 @@ package alertmanager_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -20,11 +21,13 @@ import (
 	"github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 
+	vgen "github.com/vigil-stack/vigil/generate"
 	"github.com/vigil-stack/vigil/generate/alertmanager"
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/stack"
@@ -278,9 +281,12 @@ func TestRoutingProd(t *testing.T) {
 		{map[string]string{"alertname": "X", "severity": "critical", "namespace": "monitoring"}, []string{"platform-alerts"}},
 		// critical continues to the Spark route.
 		{map[string]string{"alertname": "NightlyETLLate", "severity": "critical", "namespace": "spark"}, []string{"platform-alerts", "spark-alerts"}},
+		// prod runs Spark jobs in spark-etl too: the fleet's route derives
+		// its namespaces from the environment.
+		{map[string]string{"alertname": "SparkApplicationFailed", "severity": "warning", "namespace": "spark-etl"}, []string{"spark-alerts"}},
 		// A namespace that merely starts like a routed one does not match:
 		// Alertmanager anchors regular expressions.
-		{map[string]string{"alertname": "X", "severity": "warning", "namespace": "spark-etl"}, []string{"platform-alerts"}},
+		{map[string]string{"alertname": "X", "severity": "warning", "namespace": "spark-etl-archive"}, []string{"platform-alerts"}},
 	} {
 		if got := receivers(tree, c.labels); !slices.Equal(got, c.want) {
 			t.Errorf("%v routed to %v, want %v", c.labels, got, c.want)
@@ -324,5 +330,127 @@ func TestRoutingSeveritiesAndNamespaces(t *testing.T) {
 		if got := receivers(tree, c.labels); !slices.Equal(got, []string{c.want}) {
 			t.Errorf("%v routed to %v, want %s", c.labels, got, c.want)
 		}
+	}
+}
+
+// routedNamespaces are the namespaces an example's alerts may carry: those
+// Vigil renders, Spark's job namespaces, the extra namespaces Prometheus
+// watches, two of the cluster's own, and none at all.
+func routedNamespaces(t *testing.T, e *env.Environment) []string {
+	t.Helper()
+	s, err := vgen.Build(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{"": true, "default": true, "kube-system": true}
+	for _, ns := range stacktest.Find[*corev1.Namespace](s) {
+		set[ns.Name] = true
+	}
+	for _, ns := range slices.Concat(e.Spark.Operator.JobNamespaces, e.Monitoring.Prometheus.ExtraNamespaces) {
+		set[ns] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// The examples' routing intent, stated without the routing code: alerts
+// from every namespace Spark runs in (its operator's and its job
+// namespaces) reach the Spark channel, all others the platform channel;
+// where the environment has a "critical" route (prod), critical alerts
+// reach the platform channel first and go on to the Spark route.
+func wantReceivers(e *env.Environment, labels map[string]string) []string {
+	switch labels["alertname"] {
+	case "Watchdog", "InfoInhibitor":
+		return []string{"null"}
+	}
+	spark := map[string]bool{}
+	if e.Spark.Enabled {
+		spark[e.Spark.Operator.Namespace] = true
+		for _, ns := range e.Spark.Operator.JobNamespaces {
+			spark[ns] = true
+		}
+	}
+	var want []string
+	if _, ok := e.Monitoring.Alertmanager.Routes["critical"]; ok && labels["severity"] == "critical" {
+		want = append(want, "platform-alerts")
+	}
+	if spark[labels["namespace"]] {
+		want = append(want, "spark-alerts")
+	}
+	if len(want) == 0 {
+		want = []string{"platform-alerts"}
+	}
+	return want
+}
+
+// Every example routes a sample alert of every namespace and severity, and
+// every alert it renders whose namespace is fixed, through Alertmanager's
+// own routing tree to the receivers the examples mean.
+func TestRoutingEveryNamespaceAndSeverity(t *testing.T) {
+	for _, name := range stacktest.ExampleNames {
+		t.Run(name, func(t *testing.T) {
+			e := stacktest.Example(t, name)
+			tree := dispatch.NewRoute(loaded(t, e).Route, nil)
+			namespaces := routedNamespaces(t, e)
+			if e.Spark.Enabled && !slices.Contains(namespaces, e.Spark.Operator.JobNamespaces[0]) {
+				t.Fatalf("namespaces %v miss the Spark job namespaces", namespaces)
+			}
+			n := 0
+			for _, ns := range namespaces {
+				for _, sev := range []string{"critical", "warning", "info", "none", ""} {
+					for _, alertname := range []string{"SampleAlert", "Watchdog", "InfoInhibitor"} {
+						labels := map[string]string{"alertname": alertname}
+						if ns != "" {
+							labels["namespace"] = ns
+						}
+						if sev != "" {
+							labels["severity"] = sev
+						}
+						if got, want := receivers(tree, labels), wantReceivers(e, labels); !slices.Equal(got, want) {
+							t.Errorf("%v routed to %v, want %v", labels, got, want)
+						}
+						n++
+					}
+				}
+			}
+			s, err := vgen.Build(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pr := range stacktest.Find[*monitoringv1.PrometheusRule](s) {
+				for _, g := range pr.Spec.Groups {
+					for _, r := range g.Rules {
+						if r.Alert == "" || r.Labels["namespace"] == "" {
+							continue
+						}
+						labels := maps.Clone(r.Labels)
+						labels["alertname"] = r.Alert
+						if got, want := receivers(tree, labels), wantReceivers(e, labels); !slices.Equal(got, want) {
+							t.Errorf("alert %s of %s %v routed to %v, want %v", r.Alert, pr.Name, labels, got, want)
+						}
+						n++
+					}
+				}
+			}
+			t.Logf("%d alerts routed", n)
+		})
+	}
+}
+
+// A route deriving Spark's namespaces is left out when Spark is off: with
+// no namespace matcher it would take every alert.
+func TestRoutingSparkNamespacesWithoutSpark(t *testing.T) {
+	e := stacktest.Example(t, "staging")
+	e.Spark.Enabled = false
+	tree := dispatch.NewRoute(loaded(t, e).Route, nil)
+	for _, ns := range []string{"spark", "spark-operator", "monitoring"} {
+		if got := receivers(tree, map[string]string{"alertname": "X", "severity": "warning", "namespace": ns}); !slices.Equal(got, []string{"platform-alerts"}) {
+			t.Errorf("Spark disabled: namespace %s routed to %v, want platform-alerts", ns, got)
+		}
+	}
+	// A namespace listed besides the derived ones keeps the route.
+	e.Monitoring.Alertmanager.Routes["spark-jobs"] = env.AlertRoute{Receiver: "spark-alerts", SparkNamespaces: true, Namespaces: []string{"batch"}}
+	tree = dispatch.NewRoute(loaded(t, e).Route, nil)
+	if got := receivers(tree, map[string]string{"alertname": "X", "namespace": "batch"}); !slices.Equal(got, []string{"spark-alerts"}) {
+		t.Errorf("namespace batch routed to %v, want spark-alerts", got)
 	}
 }

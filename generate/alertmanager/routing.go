@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +28,9 @@ var GroupBy = []string{"namespace"}
 // Config builds the AlertmanagerConfig that is the Alertmanager's whole
 // routing: the Slack receivers, a route per monitoring.alertmanager.routes
 // entry in name order under a root route to the default receiver, and
-// kube-prometheus's inhibit rules.
+// kube-prometheus's inhibit rules. A route with sparkNamespaces matches
+// the namespaces of SparkNamespaces besides its own, so that it follows
+// the environment's job namespaces.
 func Config(e *env.Environment) (*monitoringv1alpha1.AlertmanagerConfig, error) {
 	a := e.Monitoring.Alertmanager
 	receivers := []monitoringv1alpha1.Receiver{{Name: NullReceiver}}
@@ -63,11 +66,21 @@ func Config(e *env.Environment) (*monitoringv1alpha1.AlertmanagerConfig, error) 
 		if _, ok := a.Slack.Receivers[r.Receiver]; !ok {
 			return nil, fmt.Errorf("route %q: receiver %q is not declared in slack.receivers", name, r.Receiver)
 		}
+		namespaces := r.Namespaces
+		if r.SparkNamespaces {
+			spark := SparkNamespaces(e)
+			if len(spark) == 0 && len(namespaces) == 0 {
+				// Without Spark the route has nothing to match; without a
+				// namespace matcher it would match every alert.
+				continue
+			}
+			namespaces = union(namespaces, spark)
+		}
 		route := monitoringv1alpha1.Route{Receiver: r.Receiver, Continue: r.Continue}
 		if m, ok := oneOf("severity", r.Severities); ok {
 			route.Matchers = append(route.Matchers, m)
 		}
-		if m, ok := oneOf("namespace", r.Namespaces); ok {
+		if m, ok := oneOf("namespace", namespaces); ok {
 			route.Matchers = append(route.Matchers, m)
 		}
 		children = append(children, route)
@@ -126,6 +139,24 @@ func inhibitRules() []monitoringv1alpha1.InhibitRule {
 			Equal:       []string{"namespace"},
 		},
 	}
+}
+
+// SparkNamespaces are the namespaces Spark runs in, sorted: the operator's
+// and every job namespace. Their alerts carry these namespaces: the
+// operator's own alerts its namespace, the application alerts the job
+// namespace of the application.
+func SparkNamespaces(e *env.Environment) []string {
+	if !e.Spark.Enabled {
+		return nil
+	}
+	return union([]string{e.Spark.Operator.Namespace}, e.Spark.Operator.JobNamespaces)
+}
+
+// union is the sorted set of the values of a and b.
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func equal(name, value string) monitoringv1alpha1.Matcher {

@@ -24,7 +24,7 @@ func (a Alert) Rule() monitoringv1.Rule {
 		Alert:       a.Name,
 		Expr:        intstr.FromString(a.Expr),
 		Labels:      map[string]string{"severity": a.Severity},
-		Annotations: map[string]string{"summary": a.Summary, "description": a.Description},
+		Annotations: map[string]string{"summary": a.Summary, "description": a.Description, "runbook_url": stack.VigilRunbook(a.Name)},
 	}
 	if a.For != "" {
 		r.For = ptr.To(monitoringv1.Duration(a.For))

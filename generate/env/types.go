@@ -228,7 +228,9 @@ type AlertRoute struct {
 	Receiver   string   `json:"receiver"`
 	Severities []string `json:"severities"`
 	Namespaces []string `json:"namespaces"`
-	Continue   bool     `json:"continue"`
+	// SparkNamespaces adds the namespaces Spark runs in to Namespaces.
+	SparkNamespaces bool `json:"sparkNamespaces"`
+	Continue        bool `json:"continue"`
 }
 
 type Grafana struct {

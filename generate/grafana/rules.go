@@ -5,6 +5,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/vigil-stack/vigil/generate/stack"
 )
 
 // Job is the job label of Grafana's series (the ServiceMonitor's jobLabel
@@ -45,6 +47,7 @@ func rules(meta metav1.ObjectMeta) *monitoringv1.PrometheusRule {
 							"severity": "warning",
 						},
 						Annotations: map[string]string{
+							"runbook_url": stack.VigilRunbook("GrafanaDown"),
 							"summary":     "Grafana is down",
 							"description": "Prometheus has not scraped Grafana successfully for 10 minutes: dashboards are unavailable.",
 						},
@@ -57,6 +60,7 @@ func rules(meta metav1.ObjectMeta) *monitoringv1.PrometheusRule {
 							"severity": "warning",
 						},
 						Annotations: map[string]string{
+							"runbook_url": stack.VigilRunbook("GrafanaRequestsFailing"),
 							"summary":     "Grafana answers more than half of its requests with errors",
 							"description": `{{ $value | humanizePercentage }} of the requests to {{ $labels.handler }} fail with a 5xx status.`,
 						},

@@ -5,6 +5,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/vigil-stack/vigil/generate/stack"
 )
 
 // rules alert when kube-state-metrics itself fails: every kube_* alert,
@@ -16,12 +18,18 @@ func rules(meta metav1.ObjectMeta) *monitoringv1.PrometheusRule {
 / sum by (namespace, job) (rate(` + metric + `{` + job + `}[5m])) > 0.01`
 	}
 	alert := func(name, expr, dur, severity, summary, description string) monitoringv1.Rule {
+		// kube-prometheus has runbooks for the error alerts; it watches
+		// kube-state-metrics being up with TargetDown only.
+		runbook := stack.UpstreamRunbook("kube-state-metrics", name)
+		if name == "KubeStateMetricsDown" {
+			runbook = stack.VigilRunbook(name)
+		}
 		return monitoringv1.Rule{
 			Alert:       name,
 			Expr:        intstr.FromString(expr),
 			For:         ptr.To(monitoringv1.Duration(dur)),
 			Labels:      map[string]string{"severity": severity},
-			Annotations: map[string]string{"summary": summary, "description": description},
+			Annotations: map[string]string{"summary": summary, "description": description, "runbook_url": runbook},
 		}
 	}
 	return &monitoringv1.PrometheusRule{

@@ -7,6 +7,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/vigil-stack/vigil/generate/stack"
 )
 
 // alert is one alerting rule, written compactly.
@@ -14,12 +16,19 @@ type alert struct {
 	name, expr, dur, severity, summary, description string
 }
 
+// vigilOnly are the alerts node-mixin has no runbook for.
+var vigilOnly = map[string]bool{"NodeExporterDown": true, "NodeMemoryHighUtilization": true}
+
 func (a alert) rule() monitoringv1.Rule {
+	runbook := stack.UpstreamRunbook("node", a.name)
+	if vigilOnly[a.name] {
+		runbook = stack.VigilRunbook(a.name)
+	}
 	r := monitoringv1.Rule{
 		Alert:       a.name,
 		Expr:        intstr.FromString(a.expr),
 		Labels:      map[string]string{"severity": a.severity},
-		Annotations: map[string]string{"summary": a.summary, "description": a.description},
+		Annotations: map[string]string{"summary": a.summary, "description": a.description, "runbook_url": runbook},
 	}
 	if a.dur != "" {
 		r.For = ptr.To(monitoringv1.Duration(a.dur))

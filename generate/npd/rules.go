@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/kubestatemetrics"
+	"github.com/vigil-stack/vigil/generate/stack"
 )
 
 // ConditionsSelector is the label matcher regex of the conditions the
@@ -32,7 +33,7 @@ func rules(e *env.Environment, meta metav1.ObjectMeta, monitors []Monitor) *moni
 			Alert:       name,
 			Expr:        intstr.FromString(expr),
 			Labels:      map[string]string{"severity": severity},
-			Annotations: map[string]string{"summary": summary, "description": description},
+			Annotations: map[string]string{"summary": summary, "description": description, "runbook_url": stack.VigilRunbook(name)},
 		}
 		if dur != "" {
 			r.For = ptr.To(monitoringv1.Duration(dur))

@@ -41,6 +41,7 @@ func (a alert) rule() monitoringv1.Rule {
 		Annotations: map[string]string{
 			"summary":     a.summary,
 			"description": a.description,
+			"runbook_url": stack.VigilRunbook(a.name),
 		},
 	}
 }

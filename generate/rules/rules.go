@@ -20,6 +20,10 @@
 //     and, when kube-state-metrics runs, nodes not ready, pods crash
 //     looping, Deployments and StatefulSets short of replicas, failed Jobs
 //     and failed or pending PersistentVolumes.
+//
+// Every rule an example (or a variant of one) renders, here or in a
+// component's package, runs in promtool's unit tests (promtool_test.go explains how): a rule without a
+// test where it fires and one where it must not fails the tests.
 package rules
 
 import (
@@ -40,7 +44,7 @@ import (
 const Component = "prometheus-rules"
 
 // RunbookBase is where the runbooks of kube-prometheus's alert names live.
-const RunbookBase = "https://runbooks.prometheus-operator.dev/runbooks"
+const RunbookBase = stack.UpstreamRunbooks
 
 // UserRuleName is the PrometheusRule that holds the monitoring.rules group
 // named group.

@@ -179,11 +179,10 @@ func TestUserGroups(t *testing.T) {
 	if r.Alert != "NightlyETLLate" || *r.For != "15m" {
 		t.Errorf("rule %s for %v", r.Alert, r.For)
 	}
-	if d := cmp.Diff(map[string]string{"severity": "critical", "team": "etl"}, r.Labels); d != "" {
+	if d := cmp.Diff(map[string]string{"severity": "critical", "team": "etl", "namespace": "spark-etl"}, r.Labels); d != "" {
 		t.Errorf("labels (-want +got):\n%s", d)
 	}
-	// description defaults to the summary in the schema.
-	if r.Annotations["summary"] == "" || r.Annotations["description"] != r.Annotations["summary"] {
+	if r.Annotations["summary"] == "" || r.Annotations["description"] == "" || r.Annotations["runbook_url"] == "" {
 		t.Errorf("annotations %v", r.Annotations)
 	}
 	if pr.Labels[stack.LabelComponent] != "user-rules" {
@@ -205,6 +204,10 @@ func TestUserGroupEdgeCases(t *testing.T) {
 	g := stacktest.FindNamed[*monitoringv1.PrometheusRule](t, s, "monitoring", rules.UserRuleName("b-group")).Spec.Groups[0]
 	if *g.Interval != "1m" || g.Rules[0].Alert != "Alpha" || g.Rules[1].Alert != "Zed" {
 		t.Errorf("group %+v", g)
+	}
+	// An empty description falls back to the summary.
+	if a := g.Rules[0].Annotations; a["description"] != "a" {
+		t.Errorf("Alpha: annotations %v", a)
 	}
 	zed := g.Rules[1]
 	if zed.Labels["severity"] != "info" || zed.Annotations["runbook_url"] != "https://runbooks.example/zed" || zed.For != nil {

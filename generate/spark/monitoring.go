@@ -101,7 +101,7 @@ func alert(name, expr, forDuration, severity, summary, description string) monit
 		Alert:       name,
 		Expr:        intstr.FromString(expr),
 		Labels:      map[string]string{"severity": severity},
-		Annotations: map[string]string{"summary": summary, "description": description},
+		Annotations: map[string]string{"summary": summary, "description": description, "runbook_url": stack.VigilRunbook(name)},
 	}
 	if forDuration != "" {
 		r.For = ptr.To(monitoringv1.Duration(forDuration))

@@ -48,7 +48,7 @@ func alert(name, expr, forDuration, severity, summary, description string) monit
 		Expr:        intstr.FromString(expr),
 		For:         &d,
 		Labels:      map[string]string{"severity": severity},
-		Annotations: map[string]string{"summary": summary, "description": description},
+		Annotations: map[string]string{"summary": summary, "description": description, "runbook_url": stack.VigilRunbook(name)},
 	}
 }
 

@@ -359,8 +359,13 @@ func checkNamespaceNames(e *env.Environment) []env.Issue {
 }
 
 // multiLine are the fields whose text may span lines: Vigil writes them
-// only through YAML encoders, and Prometheus shows them as written.
-var multiLine = [][]string{{"monitoring", "rules", "*", "alerts", "*", "description"}}
+// only through YAML encoders, Prometheus shows descriptions as written and
+// PromQL treats a newline in an expression as white space (long
+// expressions read best over several lines).
+var multiLine = [][]string{
+	{"monitoring", "rules", "*", "alerts", "*", "description"},
+	{"monitoring", "rules", "*", "alerts", "*", "expr"},
+}
 
 // checkText refuses control characters and invalid UTF-8 in every string
 // and map key of the environment. Fluent Bit, Fluentd, kube-apiserver's

@@ -1,6 +1,6 @@
 # The two commands a new machine needs: `make render` and `make test`.
 GO ?= go
-OUT ?= out
+OUT ?= deploy
 
 .PHONY: test render vet bench update
 

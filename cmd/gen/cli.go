@@ -24,6 +24,10 @@ const (
 	exitUsage   = 2
 )
 
+// defaultOutput is where render writes: the directory the schema's default
+// flux.path ("./deploy") points at when committed at the repository root.
+const defaultOutput = "deploy"
+
 // usageError marks a mistake in how gen was called, as opposed to a
 // problem in the environments it was given.
 type usageError struct{ error }
@@ -39,6 +43,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errChanged):
+		return exitInvalid
+	case errors.Is(err, errMissing):
+		fmt.Fprintln(stderr, "gen:", err)
 		return exitInvalid
 	}
 	fmt.Fprintln(stderr, "gen:", err)
@@ -64,7 +71,7 @@ the schema first; every mistake is reported at the line of CUE that caused it.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(validateCommand(), renderCommand(), diffCommand(), graphCommand(), schemaCommand(), versionCommand())
+	root.AddCommand(validateCommand(), renderCommand(), diffCommand(), graphCommand(), prereqsCommand(), schemaCommand(), versionCommand())
 	return root
 }
 
@@ -131,7 +138,7 @@ them into kustomize bases, per-environment overlays and Flux Kustomizations,
 verifies that every overlay builds to exactly the generated objects, and
 replaces the output directory atomically. Without DIR it renders the embedded
 example environment "prod".`,
-		Example: `  gen render                              # the example prod, into ./out
+		Example: `  gen render                              # the example prod, into ./deploy
   gen render environments/dev environments/prod -o deploy`,
 		RunE: func(c *cobra.Command, dirs []string) error {
 			start := time.Now()
@@ -156,7 +163,7 @@ example environment "prod".`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "out", "output directory (Vigil owns it)")
+	c.Flags().StringVarP(&out, "output", "o", defaultOutput, "output directory (Vigil owns it); commit it where flux.path points")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every file added, changed, removed or kept")
 	return c
 }
@@ -203,7 +210,7 @@ something would change, so CI can catch a tree that was not re-rendered.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "out", "output directory to compare with")
+	c.Flags().StringVarP(&out, "output", "o", defaultOutput, "output directory to compare with")
 	return c
 }
 
@@ -211,18 +218,18 @@ func graphCommand() *cobra.Command {
 	var format string
 	c := &cobra.Command{
 		Use:   "graph [DIR]",
-		Short: "Print an environment's Flux dependency graph (Mermaid or DOT)",
+		Short: "Print an environment's Flux dependency graph (Mermaid, DOT or explained)",
 		Args:  args(cobra.MaximumNArgs(1)),
 		RunE: func(c *cobra.Command, dirs []string) error {
-			if format != "mermaid" && format != "dot" {
-				return usageError{fmt.Errorf("--format must be mermaid or dot, not %q", format)}
+			if format != "mermaid" && format != "dot" && format != "explain" {
+				return usageError{fmt.Errorf("--format must be mermaid, dot or explain, not %q", format)}
 			}
 			r, err := generate.Render(c.Context(), sources(dirs))
 			if err != nil {
 				return err
 			}
 			e := r.Environments[0]
-			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name]}, format)
+			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec)}, format)
 			if err != nil {
 				return err
 			}
@@ -230,7 +237,7 @@ func graphCommand() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&format, "format", "mermaid", "mermaid or dot")
+	c.Flags().StringVar(&format, "format", "mermaid", "mermaid, dot, or explain (each Kustomization with the references it waits for)")
 	return c
 }
 

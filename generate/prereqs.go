@@ -42,6 +42,21 @@ func Prerequisites(e *env.Environment) []overlays.Prerequisite {
 		}
 		out = append(out, p)
 	}
+	if e.SparkHistoryEnabled() {
+		// The Spark defaults make every driver and executor read the
+		// event log credentials in its job namespace; no object Vigil
+		// applies there names the Secret, so no unit waits, but the
+		// gate reports it missing before the first job fails.
+		c := e.Spark.HistoryServer.Credentials
+		for _, ns := range e.Spark.Operator.JobNamespaces {
+			for _, r := range []env.SecretRef{c.AccessKeyID, c.SecretAccessKey} {
+				if r.Secret != "" {
+					out = append(out, overlays.Prerequisite{APIVersion: "v1", Kind: "Secret", Namespace: ns, Name: r.Secret, Keys: []string{r.Key},
+						Source: "spark.historyServer.credentials (Spark jobs in " + ns + ")"})
+				}
+			}
+		}
+	}
 	pr := e.Prerequisites
 	for _, ns := range env.SortedKeys(pr.Secrets) {
 		for _, name := range env.SortedKeys(pr.Secrets[ns]) {

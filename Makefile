@@ -1,6 +1,6 @@
 # The two commands a new machine needs: `make render` and `make test`.
 GO ?= go
-OUT ?= out
+OUT ?= deploy
 # staticcheck 2026.x: v0.8.x is the first release that builds with and
 # understands Go 1.26.
 STATICCHECK_VERSION ?= v0.8.2

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,14 +40,23 @@ func TestExampleTreeBuildsWithFluxAndKubectl(t *testing.T) {
 	if _, err := overlays.Write(context.Background(), tree, root); err != nil {
 		t.Fatal(err)
 	}
-	layers, err := filepath.Glob(filepath.Join(root, "envs", "*", "*"))
-	if err != nil || len(layers) < len(vigil.ExampleNames)*5 {
-		t.Fatalf("found %d layer directories: %v", len(layers), err)
+	// Every directory a Flux Kustomization of the tree applies (the
+	// examples' flux.path is ./deploy).
+	kss, err := filepath.Glob(filepath.Join(root, "clusters", "*", "kustomization-*.yaml"))
+	if err != nil || len(kss) < len(vigil.ExampleNames)*5 {
+		t.Fatalf("found %d Flux Kustomizations: %v", len(kss), err)
 	}
-	for _, dir := range layers {
-		rel, _ := filepath.Rel(root, dir)
-		env, layer := filepath.Base(filepath.Dir(dir)), filepath.Base(dir)
-		fluxObj := fluxKustomization(t, root, env, layer)
+	for _, f := range kss {
+		fluxObj := fluxKustomization(t, f)
+		if name, _, _ := unstructured.NestedString(fluxObj.Object, "spec", "sourceRef", "name"); name != "flux-system" {
+			continue // upstream manifests
+		}
+		p, _, _ := unstructured.NestedString(fluxObj.Object, "spec", "path")
+		rel, ok := strings.CutPrefix(path.Clean(p), "deploy/")
+		if !ok {
+			t.Fatalf("%s: spec.path %s is not under ./deploy", f, p)
+		}
+		dir := filepath.Join(root, filepath.FromSlash(rel))
 		gen := fluxkustomize.NewGenerator(root, fluxObj)
 		action, err := gen.WriteFile(dir)
 		if err != nil {
@@ -91,11 +101,10 @@ func TestExampleTreeBuildsWithFluxAndKubectl(t *testing.T) {
 	}
 }
 
-// fluxKustomization reads the Flux Kustomization of an environment layer
-// from clusters/<env>/.
-func fluxKustomization(t *testing.T, root, env, layer string) unstructured.Unstructured {
+// fluxKustomization reads a Flux Kustomization of clusters/<env>/.
+func fluxKustomization(t *testing.T, file string) unstructured.Unstructured {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "clusters", env, "kustomization-"+env+"-"+layer+".yaml"))
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}

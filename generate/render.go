@@ -138,7 +138,7 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 		if err != nil {
 			return nil, invalid(fmt.Errorf("%s: %w", sources[i], err))
 		}
-		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux})
+		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux, Prerequisites: Prerequisites(e.Spec)})
 	}
 	sort.SliceStable(compileEnvs, func(i, j int) bool { return compileEnvs[i].Name < compileEnvs[j].Name })
 	tree, err := overlays.Compile(ctx, base, compileEnvs)

@@ -81,8 +81,9 @@ func stackWith(mod func(objs map[string]stack.Object) map[string]stack.Object) *
 }
 
 func TestCompilePatches(t *testing.T) {
-	const inst = "envs/prod/instances"
-	const ops = "envs/prod/operators"
+	const inst = "envs/prod/prometheus/instances"
+	const am = "envs/prod/alertmanager/instances"
+	const ops = "envs/prod/prometheus-operator/operators"
 	tests := []struct {
 		name string
 		mod  func(map[string]stack.Object) map[string]stack.Object
@@ -95,7 +96,7 @@ func TestCompilePatches(t *testing.T) {
 		{
 			name:    "unchanged",
 			mod:     func(o map[string]stack.Object) map[string]stack.Object { return o },
-			patches: map[string][]string{inst: {"kustomization.yaml"}, ops: {"kustomization.yaml"}, "envs/prod/content": {"kustomization.yaml"}, "envs/prod/namespaces": {"kustomization.yaml"}},
+			patches: map[string][]string{inst: {"kustomization.yaml"}, am: {"kustomization.yaml"}, ops: {"kustomization.yaml"}, "envs/prod/prometheus/content": {"kustomization.yaml"}, "envs/prod/monitoring/namespaces": {"kustomization.yaml"}},
 			files: map[string]string{
 				inst + "/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -108,8 +109,7 @@ labels:
   pairs:
     vigil.dev/environment: prod
 resources:
-- ../../../base/alertmanager/instances
-- ../../../base/prometheus/instances
+- ../../../../base/prometheus/instances
 `,
 			},
 		},
@@ -152,8 +152,8 @@ spec:
 				o["configmap/alertmanager-routes"].(*corev1.ConfigMap).Data["slack-channel"] = "#alerts-prod"
 				return o
 			},
-			patches: map[string][]string{inst: {"kustomization.yaml", "patches/alertmanager/configmap-alertmanager-routes.yaml"}},
-			files: map[string]string{inst + "/patches/alertmanager/configmap-alertmanager-routes.yaml": `apiVersion: v1
+			patches: map[string][]string{am: {"kustomization.yaml", "patches/alertmanager/configmap-alertmanager-routes.yaml"}},
+			files: map[string]string{am + "/patches/alertmanager/configmap-alertmanager-routes.yaml": `apiVersion: v1
 data:
   slack-channel: '#alerts-prod'
 kind: ConfigMap
@@ -253,7 +253,7 @@ spec:
 				sm.Spec.Endpoints = sm.Spec.Endpoints[:1]
 				return o
 			},
-			files: map[string]string{"envs/prod/content/patches/prometheus/servicemonitor-prometheus.yaml": `- op: remove
+			files: map[string]string{"envs/prod/prometheus/content/patches/prometheus/servicemonitor-prometheus.yaml": `- op: remove
   path: /spec/endpoints/1
 `},
 		},
@@ -266,7 +266,7 @@ spec:
 			},
 			// endpoints is a list of a custom resource, which kustomize
 			// replaces whole; the JSON patch names the endpoint.
-			files: map[string]string{"envs/prod/content/patches/prometheus/servicemonitor-prometheus.yaml": `- op: test
+			files: map[string]string{"envs/prod/prometheus/content/patches/prometheus/servicemonitor-prometheus.yaml": `- op: test
   path: /spec/endpoints/1/port
   value: reloader
 - op: replace
@@ -301,20 +301,14 @@ metadata:
 				o["configmap/prometheus-extra"] = configMap("monitoring", "prometheus-extra", map[string]string{"a": "b"})
 				return o
 			},
-			patches: map[string][]string{inst: {"kustomization.yaml", "resources/extras/configmap-prometheus-extra.yaml"}},
-			files: map[string]string{inst + "/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
+			// A component of its own: its own unit, only resources.
+			patches: map[string][]string{"envs/prod/extras/instances": {"kustomization.yaml", "resources/extras/configmap-prometheus-extra.yaml"}},
+			files: map[string]string{"envs/prod/extras/instances/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 labels:
-- fields:
-  - create: true
-    group: apps
-    kind: StatefulSet
-    path: spec/template/metadata/labels
-  pairs:
+- pairs:
     vigil.dev/environment: prod
 resources:
-- ../../../base/alertmanager/instances
-- ../../../base/prometheus/instances
 - resources/extras/configmap-prometheus-extra.yaml
 `},
 		},
@@ -339,21 +333,9 @@ metadata:
 				delete(o, "configmap/alertmanager-routes")
 				return o
 			},
-			// The base is not included rather than included and deleted.
-			patches: map[string][]string{inst: {"kustomization.yaml"}},
-			files: map[string]string{inst + "/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-labels:
-- fields:
-  - create: true
-    group: apps
-    kind: StatefulSet
-    path: spec/template/metadata/labels
-  pairs:
-    vigil.dev/environment: prod
-resources:
-- ../../../base/prometheus/instances
-`},
+			// The base is not included rather than included and
+			// deleted: the component has no unit at all.
+			patches: map[string][]string{am: nil},
 		},
 		{
 			name: "layer left out",
@@ -361,7 +343,7 @@ resources:
 				delete(o, "servicemonitor/prometheus")
 				return o
 			},
-			patches: map[string][]string{"envs/prod/content": nil},
+			patches: map[string][]string{"envs/prod/prometheus/content": nil},
 		},
 	}
 	for _, tc := range tests {
@@ -400,7 +382,7 @@ func TestVerificationCatchesWrongPatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const p = "envs/prod/instances/patches/prometheus/statefulset-prometheus.yaml"
+	const p = "envs/prod/prometheus/instances/patches/prometheus/statefulset-prometheus.yaml"
 	r.tree.files[p] = []byte(strings.Replace(string(r.tree.files[p]), "replicas: 3", "replicas: 2", 1))
 	err = r.verify(context.Background())
 	var verr *VerificationError
@@ -408,7 +390,7 @@ func TestVerificationCatchesWrongPatch(t *testing.T) {
 		t.Fatalf("want a VerificationError, got %v", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"envs/prod/instances", "environment prod layer instances", "StatefulSet.apps monitoring/prometheus", "component prometheus", "(-want +got)", `"replicas"`, `s"3"`, `s"2"`} {
+	for _, want := range []string{"envs/prod/prometheus/instances", "environment prod prometheus/instances", "StatefulSet.apps monitoring/prometheus", "component prometheus", "(-want +got)", `"replicas"`, `s"3"`, `s"2"`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}
@@ -431,7 +413,7 @@ func TestVerificationCatchesMissingAndExtraObjects(t *testing.T) {
 	}
 	for _, want := range []string{
 		"base/prometheus/instances (base prometheus layer instances): Service monitoring/prometheus (component prometheus) is missing from the build",
-		"envs/prod/instances (environment prod layer instances): Service monitoring/prometheus (component prometheus) is missing from the build",
+		"envs/prod/prometheus/instances (environment prod prometheus/instances): Service monitoring/prometheus (component prometheus) is missing from the build",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q:\n%v", want, err)
@@ -447,10 +429,12 @@ func TestCompileErrors(t *testing.T) {
 	cm.Labels[stack.LabelEnvironment] = "prod"
 	labelled.Add("x", stack.Instances, cm)
 	cyclic := smallStack()
-	// A claim in the namespaces layer needs storage, which needs
-	// namespaces.
-	cyclic.Add("monitoring", stack.Namespaces, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "monitoring"}})
-	cyclic.Add("csi", stack.Storage, configMap("kube-system", "csi", nil))
+	// Each of two components reads the Secret the other creates.
+	for _, c := range [][2]string{{"a", "b"}, {"b", "a"}} {
+		d := deployment("monitoring", "reader-"+c[0], 1)
+		withSecretEnv(&d.ObjectMeta, &d.Spec.Template.Spec.Containers[0], "secret-"+c[1], "k")
+		cyclic.Add(c[0], stack.Instances, d, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "secret-" + c[0], Namespace: "monitoring"}})
+	}
 	noTag := smallStack()
 	noTag.AddUpstream(stack.Upstream{Name: "x", Layer: stack.CRDs, URL: "https://example.org/x", Path: "."})
 	badComponent := &stack.Set{}
@@ -468,7 +452,7 @@ func TestCompileErrors(t *testing.T) {
 		{"no objects", smallStack(), []Environment{{Name: "a"}}, "environment a: no object set"},
 		{"duplicate object", dup, nil, "base: ConfigMap monitoring/prometheus-config is generated twice, by component other (layer instances) and component prometheus (layer instances)"},
 		{"label set by generator", labelled, nil, "component x sets label vigil.dev/environment on ConfigMap monitoring/x"},
-		{"cycle", smallStack(), []Environment{{Name: "prod", Objects: cyclic}}, "dependency cycle between Flux Kustomizations: prod-namespaces -> prod-storage -> prod-namespaces"},
+		{"cycle", smallStack(), []Environment{{Name: "prod", Objects: cyclic}}, "dependency cycle between Flux Kustomizations: prod-a-instances -> prod-b-instances -> prod-a-instances (Deployment.apps monitoring/reader-a spec.template.spec.containers[reader-a].env[TOKEN].valueFrom.secretKeyRef -> Secret monitoring/secret-b key k; Deployment.apps monitoring/reader-b"},
 		{"untagged upstream", smallStack(), []Environment{{Name: "prod", Objects: noTag}}, "upstream x: no tag"},
 		{"bad component", badComponent, nil, `component name "Bad_Name" must be a DNS label`},
 		{"bad flux path", smallStack(), []Environment{{Name: "prod", Objects: smallStack(), Flux: Flux{Path: "../x"}}}, `flux path "../x" leaves the source root`},

@@ -8,22 +8,81 @@
 //	base/<component>/<layer>/          the component's objects in one layer as
 //	                                   generated for Vigil's default environment,
 //	                                   one file per object, <kind>-<name>.yaml
-//	envs/<env>/<layer>/                an overlay per non-empty layer:
-//	    kustomization.yaml             the bases it includes, the environment
+//	envs/<env>/<component>/<layer>/    an overlay per unit (see below):
+//	    kustomization.yaml             the base it includes, the environment
 //	                                   label, its patches and resources
 //	    patches/<component>/<file>     a change to one base object, named like
 //	                                   the base file it patches
 //	    resources/<component>/<file>   an object the environment has and the
 //	                                   base has not
+//	envs/<env>/_prerequisites/<gate>/  what a gate applies: one ConfigMap
+//	                                   saying what the gate waits for
 //	clusters/<env>/                    the Flux objects: a Kustomization per
-//	                                   layer and per upstream, a GitRepository
-//	                                   per upstream, and their kustomization.yaml
+//	                                   unit, per gate and per upstream, a
+//	                                   GitRepository per upstream, and their
+//	                                   kustomization.yaml
 //
-// Bases are split by layer because Flux applies each layer on its own and a
-// kustomization cannot include part of a directory; <component>/<layer>
-// keeps a component in one place, and no path moves when a component gains
-// a layer. A base depends on the default environment alone, never on the
-// environments rendered with it.
+// Bases are split by layer because a kustomization cannot include part of a
+// directory; <component>/<layer> keeps a component in one place, and no path
+// moves when a component gains a layer. A base depends on the default
+// environment alone, never on the environments rendered with it.
+//
+// # Units
+//
+// Flux reconciles one Kustomization per unit: a component's objects in one
+// layer (<env>-<component>-<layer>, or <env>-<component> for the namespaces
+// and storage components, which are named after their layer). The layer
+// stays in the name even when a component has one layer, so that a name does
+// not change when it gains one: Flux deletes what a removed Kustomization
+// applied. A unit is the smallest thing that fails alone: when Elasticsearch
+// never becomes healthy, only the units that need it wait, and alert rules,
+// monitors and Fluent Bit, which never need it, are applied regardless.
+//
+// # Dependencies
+//
+// A unit depends on another only when one of its objects references what
+// the other applies (refs.go): the Namespace it lives in, the CRDs of its
+// kind (upstream.Groups, or a CRD in the tree), the operator that runs it
+// when the unit's health depends on the operator (Prometheus, Alertmanager,
+// Elasticsearch, Kibana, Spark applications), an admission webhook for its
+// group, the StorageClass its claims name, and Secrets, ConfigMaps,
+// ServiceAccounts, Roles and Services named in structured fields (env
+// valueFrom, envFrom, volumes, imagePullSecrets, SecretKeySelectors of
+// monitoring.coreos.com resources, RBAC subjects and roleRefs, Ingress and
+// webhook services). Names resolved at run time (selectors, host names in
+// configuration text, Prometheus' Alertmanager endpoints) make no edge: the
+// run time copes with them, and an edge would couple their failures. Each
+// edge keeps the references behind it (gen graph --format explain prints
+// them), and edges implied by others are dropped.
+//
+// # Health checks and timeouts
+//
+// A unit lists its objects whose kstatus readiness means something
+// (workloads, PodDisruptionBudgets, CRDs, custom resources) in
+// spec.healthChecks and never sets wait: true, which would also wait for
+// standalone PersistentVolumeClaims to bind: a claim on a
+// WaitForFirstConsumer class binds only once a pod uses it, and that pod may
+// be in a unit waiting for this one. Upstream CRD Kustomizations wait,
+// because their dependents need the CRDs Established. Units with volume
+// claim templates (Prometheus, Alertmanager, Elasticsearch, Tempo) get
+// DataTimeoutFactor times Flux.Timeout; gates GateTimeout.
+//
+// # Prerequisites
+//
+// What the environment needs and does not create (Prerequisite: a Secret
+// with keys, a CSIDriver, an IngressClass) gets a gate: a Kustomization that
+// applies only a ConfigMap describing it and health-checks the object; for a
+// Secret, a healthCheckExprs CEL expression requires its keys. Units whose
+// objects reference the object, or whose component the prerequisite names,
+// depend on the gate, so Flux reports the gate as not ready with the
+// object's name instead of a Pending claim or a pod that cannot start.
+//
+// # CRDs
+//
+// Kustomizations that apply CRDs (upstream ones, or a unit holding one) set
+// kustomize.toolkit.fluxcd.io/prune: disabled through
+// spec.commonMetadata.annotations: a changed tag or path, or a deleted
+// Kustomization, never deletes a CRD and with it every resource of its kind.
 //
 // # Overlays
 //

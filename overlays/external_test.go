@@ -48,19 +48,23 @@ func fluxKustomization(t *testing.T, r *rendered, dir string) unstructured.Unstr
 	t.Helper()
 	u := unstructured.Unstructured{Object: map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "spec": map[string]any{}}}
 	parts := strings.Split(dir, "/")
-	if len(parts) != 3 || parts[0] != "envs" {
+	if len(parts) < 3 || parts[0] != "envs" {
 		return u
 	}
-	b, ok := r.tree.File(path.Join("clusters", parts[1], "kustomization-"+parts[1]+"-"+parts[2]+".yaml"))
-	if !ok {
-		t.Fatalf("no Flux Kustomization for %s", dir)
+	for _, p := range r.tree.Paths() {
+		if !strings.HasPrefix(p, path.Join("clusters", parts[1])+"/kustomization-") {
+			continue
+		}
+		b, _ := r.tree.File(p)
+		var ks unstructured.Unstructured
+		if err := yaml.Unmarshal(b, &ks.Object); err != nil {
+			t.Fatal(err)
+		}
+		if pth, _, _ := unstructured.NestedString(ks.Object, "spec", "path"); strings.HasSuffix(pth, "/"+dir) {
+			return ks
+		}
 	}
-	if err := yaml.Unmarshal(b, &u.Object); err != nil {
-		t.Fatal(err)
-	}
-	if want := "./deploy/" + dir; u.Object["spec"].(map[string]any)["path"] != want {
-		t.Fatalf("Flux Kustomization for %s points at %v", dir, u.Object["spec"].(map[string]any)["path"])
-	}
+	t.Fatalf("no Flux Kustomization for %s", dir)
 	return u
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -105,6 +106,36 @@ func (f Flux) sourcePath(rel string) string {
 	return "./" + path.Join(path.Clean(f.Path), rel)
 }
 
+// Timeouts besides Flux.Timeout.
+const (
+	// GateTimeout bounds a gate's check of one object: short, so that a
+	// missing prerequisite is reported soon after every retry.
+	GateTimeout = time.Minute
+	// DataTimeoutFactor multiplies Flux.Timeout for units holding
+	// data-bearing workloads (volume claim templates: Elasticsearch,
+	// Prometheus, Tempo), which roll one pod at a time, each waiting for
+	// its volume.
+	DataTimeoutFactor = 3
+)
+
+// PruneAnnotation with the value PruneDisabled on an object makes Flux keep
+// it when it leaves its Kustomization or the Kustomization is deleted.
+const (
+	PruneAnnotation = "kustomize.toolkit.fluxcd.io/prune"
+	PruneDisabled   = "disabled"
+	// PrerequisiteAnnotation on a gate says what it waits for.
+	PrerequisiteAnnotation = "vigil.dev/prerequisite"
+)
+
+// gateDir holds what a gate applies: only a ConfigMap saying what it waits
+// for (see renderGate). The underscore keeps it apart from component names.
+func gateDir(env, gate string) string { return path.Join("envs", env, "_prerequisites", gate) }
+
+// unitDir is the overlay of one unit.
+func unitDir(env, component string, l stack.Layer) string {
+	return path.Join("envs", env, component, l.String())
+}
+
 // fluxObjects builds the Flux objects of one environment: a Kustomization
 // per graph node and a GitRepository per upstream.
 func fluxObjects(env string, f Flux, g *depGraph) []stack.Object {
@@ -118,19 +149,29 @@ func fluxObjects(env string, f Flux, g *depGraph) []stack.Object {
 				RetryInterval: &metav1.Duration{Duration: f.RetryInterval.Duration},
 				Timeout:       &metav1.Duration{Duration: f.Timeout.Duration},
 				Prune:         true,
-				Wait:          true,
 			},
 		}
 		for _, d := range n.deps {
 			ks.Spec.DependsOn = append(ks.Spec.DependsOn, kustomizev1.DependencyReference{Name: d})
 		}
-		if n.upstream != nil {
+		switch n.kind {
+		case upstreamNode:
 			u := n.upstream
 			ks.Spec.Path = u.Path
 			ks.Spec.SourceRef = kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: n.name}
-			// Upstream manifests cannot carry the environment label
-			// through an overlay; Flux adds it at apply time.
-			ks.Spec.CommonMetadata = &kustomizev1.CommonMetadata{Labels: map[string]string{stack.LabelEnvironment: env}}
+			// Dependents need the CRDs Established, and kstatus knows
+			// what that means: wait for everything applied.
+			ks.Spec.Wait = true
+			ks.Spec.CommonMetadata = &kustomizev1.CommonMetadata{
+				// Upstream manifests cannot carry the environment label
+				// through an overlay; Flux adds it at apply time.
+				Labels: map[string]string{stack.LabelEnvironment: env},
+				// Deleting a CRD deletes every custom resource of its
+				// kind, data-bearing StatefulSets included: a changed
+				// path or tag, or a removed Kustomization, must never
+				// do that. README says how to remove one for real.
+				Annotations: map[string]string{PruneAnnotation: PruneDisabled},
+			}
 			out = append(out, &sourcev1.GitRepository{
 				TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
 				ObjectMeta: metav1.ObjectMeta{Name: n.name, Namespace: f.Namespace},
@@ -140,12 +181,31 @@ func fluxObjects(env string, f Flux, g *depGraph) []stack.Object {
 					Interval:  f.Interval,
 				},
 			})
-		} else {
-			ks.Spec.Path = f.sourcePath(path.Join("envs", env, n.layer.String()))
+		case gateNode:
+			gt := n.gate
+			ks.Annotations = map[string]string{PrerequisiteAnnotation: gt.String()}
+			ks.Spec.Path = f.sourcePath(gateDir(env, n.name))
 			ks.Spec.SourceRef = f.SourceRef
-			if checks := healthChecks(g.facts[n.layer], g.layerObjects(n.layer)); checks != nil {
-				ks.Spec.Wait = false
-				ks.Spec.HealthChecks = checks
+			ks.Spec.Timeout = &metav1.Duration{Duration: GateTimeout}
+			ks.Spec.HealthChecks = []meta.NamespacedObjectKindReference{{
+				APIVersion: gt.APIVersion, Kind: gt.Kind, Name: gt.Name, Namespace: gt.Namespace,
+			}}
+			if gt.Kind == "Secret" && len(gt.Keys) > 0 {
+				ks.Spec.HealthCheckExprs = []kustomize.CustomHealthCheck{{
+					APIVersion: gt.APIVersion, Kind: gt.Kind,
+					HealthCheckExpressions: kustomize.HealthCheckExpressions{Current: secretKeysExpr(gt.Keys)},
+				}}
+			}
+		default:
+			ks.Spec.Path = f.sourcePath(unitDir(env, n.component, n.layer))
+			ks.Spec.SourceRef = f.SourceRef
+			ks.Spec.HealthChecks = healthChecks(n.objects)
+			if holdsData(n.objects) {
+				ks.Spec.Timeout = &metav1.Duration{Duration: DataTimeoutFactor * f.Timeout.Duration}
+			}
+			if holdsCRD(n.objects) {
+				// As for upstream CRDs: never deleted by a prune.
+				ks.Spec.CommonMetadata = &kustomizev1.CommonMetadata{Annotations: map[string]string{PruneAnnotation: PruneDisabled}}
 			}
 		}
 		out = append(out, ks)
@@ -153,18 +213,54 @@ func fluxObjects(env string, f Flux, g *depGraph) []stack.Object {
 	return out
 }
 
-// healthChecks returns what to check instead of wait: true, or nil when wait
-// is right. wait: true makes Flux wait for every applied object to be
-// Current in kstatus terms, and kstatus calls a PersistentVolumeClaim Current
-// only once it is Bound. A claim on a WaitForFirstConsumer StorageClass
-// binds when a pod uses it, and that pod may be in a later layer that waits
-// for this one: a deadlock. So a layer holding standalone claims lists the
-// objects whose readiness means something and leaves the claims out.
-func healthChecks(f *layerFacts, objs []*object) []meta.NamespacedObjectKindReference {
-	if f == nil || len(f.standalonePVCs) == 0 {
-		return nil
+// secretKeysExpr is the CEL health check of a Secret that must hold keys.
+// kustomize-controller evaluates healthCheckExprs with the object's fields
+// as variables for any kind it health-checks, core kinds included. Keys
+// match ^[-._a-zA-Z0-9]+$, so single quotes need no escaping. A Secret
+// without data fails to evaluate, which fails the check as well.
+func secretKeysExpr(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = "'" + k + "' in data"
 	}
-	checks := []meta.NamespacedObjectKindReference{}
+	return strings.Join(parts, " && ")
+}
+
+func holdsCRD(objs []*object) bool {
+	for _, o := range objs {
+		if o.key.Group == "apiextensions.k8s.io" && o.key.Kind == "CustomResourceDefinition" {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsData reports a unit with volume claim templates: its pods start one
+// by one, each after its volume is provisioned and attached.
+func holdsData(objs []*object) bool {
+	found := false
+	for _, o := range objs {
+		walk(o.m, "", "", func(_, _ string, m map[string]any) {
+			if _, ok := m["volumeClaimTemplates"]; ok {
+				found = true
+			}
+			if _, ok := m["volumeClaimTemplate"]; ok {
+				found = true
+			}
+		})
+	}
+	return found
+}
+
+// healthChecks lists a unit's objects whose readiness means something, for
+// spec.healthChecks; nil when there are none. Units never set wait: true:
+// it makes Flux wait for every applied object to be Current in kstatus
+// terms, and kstatus calls a PersistentVolumeClaim Current only once it is
+// Bound. A claim on a WaitForFirstConsumer StorageClass binds when a pod uses
+// it, and that pod may be in a unit that waits for this one: a deadlock. So
+// claims are never checked, and neither are objects without readiness.
+func healthChecks(objs []*object) []meta.NamespacedObjectKindReference {
+	var checks []meta.NamespacedObjectKindReference
 	for _, o := range objs {
 		if !hasReadiness(o.key) {
 			continue
@@ -200,5 +296,3 @@ func hasReadiness(k objKey) bool {
 	}
 	return isCustomResource(k)
 }
-
-func (g *depGraph) layerObjects(l stack.Layer) []*object { return g.objects[l] }

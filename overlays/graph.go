@@ -1,6 +1,8 @@
 package overlays
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,39 +11,6 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/stack"
 )
-
-// layerAfter is the layer graph: the layers each layer must be applied
-// after, whatever they contain. Only the edges that hold by definition of the
-// layers are here; edges that depend on what a layer holds (a custom resource
-// needs the crds layer, a PVC the storage layer, a namespaced object the
-// namespaces layer) are added from the objects by layerDeps.
-var layerAfter = map[stack.Layer][]stack.Layer{
-	stack.Namespaces: nil,
-	// CRDs are cluster-scoped and need nothing.
-	stack.CRDs: nil,
-	// Storage classes are cluster-scoped, the driver's configuration is not
-	// (and, when it is a custom resource, the contents rule adds crds).
-	stack.Storage: {stack.Namespaces},
-	stack.Node:    {stack.Namespaces},
-	// Operators watch their CRDs from the start.
-	stack.Operators: {stack.Namespaces, stack.CRDs},
-	// Instances are reconciled by operators, claim storage and may need the
-	// node settings (vm.max_map_count) in place before their pods start.
-	stack.Instances: {stack.Storage, stack.Node, stack.Operators},
-	// Rules, monitors and dashboards are only useful once instances run.
-	stack.Content: {stack.Instances},
-}
-
-// layerFacts is what the dependency rules need to know about a layer.
-type layerFacts struct {
-	objects    int
-	namespaced bool // holds a namespaced object: needs the namespaces layer
-	custom     bool // holds a custom resource: needs the crds layer
-	claims     bool // holds a PVC or a PVC template: needs the storage layer
-	// standalonePVCs lists the PersistentVolumeClaims applied as objects;
-	// see fluxKustomization for why they matter.
-	standalonePVCs []objKey
-}
 
 // builtinGroups are served by every API server without a CRD but are not in
 // client-go's scheme.
@@ -54,66 +23,98 @@ func isCustomResource(k objKey) bool {
 	return !clientgoscheme.Scheme.IsGroupRegistered(k.Group)
 }
 
-func factsOf(objs []*object) map[stack.Layer]*layerFacts {
-	facts := map[stack.Layer]*layerFacts{}
-	for _, o := range objs {
-		f := facts[o.layer]
-		if f == nil {
-			f = &layerFacts{}
-			facts[o.layer] = f
-		}
-		f.objects++
-		if o.key.Namespace != "" {
-			f.namespaced = true
-		}
-		if isCustomResource(o.key) {
-			f.custom = true
-		}
-		switch {
-		case o.key.Group == "" && o.key.Kind == "PersistentVolumeClaim":
-			f.claims = true
-			f.standalonePVCs = append(f.standalonePVCs, o.key)
-		case o.key.Group == "apps" && o.key.Kind == "StatefulSet":
-			spec, _ := o.m["spec"].(map[string]any)
-			if t, _ := spec["volumeClaimTemplates"].([]any); len(t) > 0 {
-				f.claims = true
-			}
-		}
-	}
-	return facts
-}
+// nodeKind tells the three kinds of Flux Kustomization apart.
+type nodeKind int
+
+const (
+	// unitNode applies one component's objects of one layer.
+	unitNode nodeKind = iota
+	// upstreamNode applies upstream manifests (CRDs).
+	upstreamNode
+	// gateNode applies nothing: its health check waits for a prerequisite.
+	gateNode
+)
 
 // fluxNode is one Flux Kustomization of an environment.
 type fluxNode struct {
-	name  string
-	layer stack.Layer
-	// upstream is set for the Kustomization applying upstream manifests.
+	name      string
+	kind      nodeKind
+	component string
+	layer     stack.Layer
+	// upstream is set for upstream nodes, gate for gate nodes.
 	upstream *stack.Upstream
-	// deps are the names of the Kustomizations this one depends on, sorted,
-	// without the ones implied through another dependency.
+	gate     *Gate
+	objects  []*object
+	// deps are the names of the Kustomizations this one depends on,
+	// sorted, without the ones implied through another dependency.
 	deps []string
+	// why holds, per dependency (before reduction), the references that
+	// call for it.
+	why map[string][]reference
 }
 
-// depGraph is the Flux dependency graph of one environment, its nodes in
-// deploy order (layer, then Vigil's own Kustomization, then upstreams by
-// name).
+// depGraph is the Flux dependency graph of one environment, its nodes in a
+// fixed order: gates, then units and upstreams by layer and name.
 type depGraph struct {
-	env     string
-	nodes   []*fluxNode
-	facts   map[stack.Layer]*layerFacts
-	objects map[stack.Layer][]*object
+	env   string
+	nodes []*fluxNode
+	// refs are every reference of every object with the node it resolved
+	// to ("" when nothing in the environment provides it: made at run time
+	// by an operator or the cluster, or a kind nobody serves).
+	refs []resolvedRef
+	// gates are the environment's prerequisites, resolved.
+	gates []*Gate
 }
 
-func layerKustomizationName(env string, l stack.Layer) string { return env + "-" + l.String() }
+type resolvedRef struct {
+	reference
+	from, to string // node names
+}
+
+// unitName names a component's Kustomization in one layer: <env>-<component>-<layer>,
+// or <env>-<component> when the component is named after its layer
+// (namespaces, storage). The layer stays in the name even when a component
+// has a single layer, so that a name never changes when a component gains
+// one: renaming a Kustomization makes Flux delete what it applied.
+func unitName(env, component string, l stack.Layer) string {
+	if component == l.String() {
+		return env + "-" + component
+	}
+	return env + "-" + component + "-" + l.String()
+}
 
 func upstreamName(env string, u stack.Upstream) string { return env + "-" + u.Name }
 
-func buildGraph(env string, objs []*object, ups []stack.Upstream) (*depGraph, error) {
-	g := &depGraph{env: env, facts: factsOf(objs), objects: map[stack.Layer][]*object{}}
-	for _, o := range objs {
-		g.objects[o.layer] = append(g.objects[o.layer], o)
+// gateName is <env>-needs-<kind>-[<namespace>-]<name>, shortened with a
+// hash of the full name when longer than a label value.
+func gateName(env string, p Prerequisite) string {
+	parts := []string{env, "needs", strings.ToLower(p.Kind)}
+	if p.Namespace != "" {
+		parts = append(parts, p.Namespace)
 	}
-	groups := map[stack.Layer][]*fluxNode{}
+	parts = append(parts, p.Name)
+	full := strings.Join(parts, "-")
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(full))
+	if len(clean) <= 63 {
+		// Two prerequisites that differ only where a name had a dot
+		// would clash, which buildGraph reports.
+		return clean
+	}
+	sum := sha256.Sum256([]byte(full))
+	h := hex.EncodeToString(sum[:])[:8]
+	if len(clean) > 63-9 {
+		clean = strings.TrimRight(clean[:63-9], "-")
+	}
+	return clean + "-" + h
+}
+
+func buildGraph(env string, objs []*object, ups []stack.Upstream, prereqs []Prerequisite) (*depGraph, error) {
+	g := &depGraph{env: env}
 	names := map[string]string{}
 	add := func(n *fluxNode, what string) error {
 		if len(n.name) > 63 {
@@ -124,67 +125,175 @@ func buildGraph(env string, objs []*object, ups []stack.Upstream) (*depGraph, er
 			return fmt.Errorf("flux Kustomization name %q is used by both %s and %s", n.name, prev, what)
 		}
 		names[n.name] = what
-		groups[n.layer] = append(groups[n.layer], n)
+		n.why = map[string][]reference{}
 		g.nodes = append(g.nodes, n)
 		return nil
 	}
+
+	// Units and upstreams, in layer order; objs is sorted by layer then
+	// component.
+	units := map[string]*fluxNode{} // component/layer -> node
+	owner := map[target]*fluxNode{}
 	for _, l := range stack.AllLayers() {
-		if f := g.facts[l]; f != nil && f.objects > 0 {
-			if err := add(&fluxNode{name: layerKustomizationName(env, l), layer: l}, "layer "+l.String()); err != nil {
-				return nil, err
+		for _, o := range objs {
+			if o.layer != l {
+				continue
 			}
+			id := o.component + "/" + l.String()
+			n := units[id]
+			if n == nil {
+				n = &fluxNode{name: unitName(env, o.component, l), kind: unitNode, component: o.component, layer: l}
+				if err := add(n, "component "+o.component+" layer "+l.String()); err != nil {
+					return nil, err
+				}
+				units[id] = n
+			}
+			n.objects = append(n.objects, o)
+			owner[targetOf(o.key)] = n
 		}
 		for i := range ups {
 			if ups[i].Layer != l {
 				continue
 			}
 			u := ups[i]
-			if err := add(&fluxNode{name: upstreamName(env, u), layer: l, upstream: &u}, "upstream "+u.Name); err != nil {
+			if err := add(&fluxNode{name: upstreamName(env, u), kind: upstreamNode, component: u.Component, layer: l, upstream: &u}, "upstream "+u.Name); err != nil {
 				return nil, err
 			}
 		}
 	}
-	nonEmpty := func(l stack.Layer) bool { return len(groups[l]) > 0 }
-	// forward resolves an edge to layer l into edges to non-empty layers:
-	// an empty layer passes its own dependencies on.
-	var forward func(l stack.Layer, into map[stack.Layer]bool)
-	forward = func(l stack.Layer, into map[stack.Layer]bool) {
-		if nonEmpty(l) {
-			into[l] = true
-			return
-		}
-		for _, d := range layerAfter[l] {
-			forward(d, into)
-		}
-	}
-	for _, l := range stack.AllLayers() {
-		if !nonEmpty(l) {
+
+	// What serves each API group: the CRDs, the operator, a webhook.
+	crdUnit, operatorUnit, webhookUnit := map[string]*fluxNode{}, map[string]*fluxNode{}, map[string]*fluxNode{}
+	for _, n := range g.nodes {
+		if n.kind == upstreamNode {
+			for _, gr := range n.upstream.Groups {
+				crdUnit[gr] = n
+				if op := units[n.upstream.Component+"/"+stack.Operators.String()]; op != nil {
+					operatorUnit[gr] = op
+				}
+			}
 			continue
 		}
-		after := map[stack.Layer]bool{}
-		for _, d := range layerDeps(l, g.facts[l]) {
-			if d == l {
-				continue
+		for _, o := range n.objects {
+			switch o.key.Group + "/" + o.key.Kind {
+			case "apiextensions.k8s.io/CustomResourceDefinition":
+				spec, _ := o.m["spec"].(map[string]any)
+				if gr, _ := spec["group"].(string); gr != "" {
+					crdUnit[gr] = n
+				}
+			case "admissionregistration.k8s.io/MutatingWebhookConfiguration", "admissionregistration.k8s.io/ValidatingWebhookConfiguration":
+				for _, gr := range webhookGroups(o) {
+					webhookUnit[gr] = n
+				}
 			}
-			forward(d, after)
-		}
-		delete(after, l)
-		var deps []string
-		for d := range after {
-			for _, n := range groups[d] {
-				deps = append(deps, n.name)
-			}
-		}
-		sort.Strings(deps)
-		for _, n := range groups[l] {
-			n.deps = append([]string(nil), deps...)
 		}
 	}
+
+	var refs []reference
+	for _, o := range objs {
+		refs = append(refs, references(o)...)
+	}
+	gates, err := resolvePrerequisites(env, prereqs, refs, owner, units)
+	if err != nil {
+		return nil, err
+	}
+	g.gates = gates
+	gateOf := map[target]*fluxNode{}
+	for _, gt := range gates {
+		n := &fluxNode{name: gt.Kustomization, kind: gateNode, gate: gt}
+		if err := add(n, "prerequisite "+gt.String()); err != nil {
+			return nil, err
+		}
+		gateOf[gt.target()] = n
+	}
+	// Gates first: they hold nothing and depend on nothing.
+	sort.SliceStable(g.nodes, func(i, j int) bool {
+		return g.nodes[i].kind == gateNode && g.nodes[j].kind != gateNode
+	})
+
+	for _, r := range refs {
+		from := owner[targetOf(r.from)]
+		var to *fluxNode
+		switch r.to.Kind {
+		case kindCRDs:
+			to = crdUnit[r.to.Name]
+		case kindOperator:
+			to = operatorUnit[r.to.Name]
+		case kindWebhook:
+			to = webhookUnit[r.to.Name]
+		default:
+			to = owner[r.to]
+			if to == nil {
+				to = gateOf[r.to]
+			}
+		}
+		rr := resolvedRef{reference: r, from: from.name}
+		if to != nil {
+			rr.to = to.name
+			if to != from {
+				from.why[to.name] = append(from.why[to.name], r)
+			}
+		}
+		g.refs = append(g.refs, rr)
+	}
+	// Prerequisites needed by whole components (the storage driver's
+	// credentials, read by the driver and named by no object).
+	for _, gt := range gates {
+		for _, c := range gt.NeededBy {
+			for _, n := range g.nodes {
+				if n.kind == unitNode && n.component == c {
+					r := reference{from: objKey{Kind: "Component", Name: c}, field: "(declared: " + gt.Source + ")", to: gt.target()}
+					n.why[gt.Kustomization] = append(n.why[gt.Kustomization], r)
+					g.refs = append(g.refs, resolvedRef{reference: r, from: n.name, to: gt.Kustomization})
+				}
+			}
+		}
+	}
+	for _, n := range g.nodes {
+		for d := range n.why {
+			n.deps = append(n.deps, d)
+		}
+		sort.Strings(n.deps)
+	}
 	if cycle := g.findCycle(); cycle != nil {
-		return nil, fmt.Errorf("environment %s: dependency cycle between Flux Kustomizations: %s", env, strings.Join(cycle, " -> "))
+		return nil, fmt.Errorf("dependency cycle between Flux Kustomizations: %s (%s)", strings.Join(cycle, " -> "), g.cycleReason(cycle))
 	}
 	g.reduce()
 	return g, nil
+}
+
+// cycleReason names one reference per edge of a cycle.
+func (g *depGraph) cycleReason(cycle []string) string {
+	idx := g.byName()
+	var parts []string
+	for i := 0; i+1 < len(cycle); i++ {
+		if rs := idx[cycle[i]].why[cycle[i+1]]; len(rs) > 0 {
+			parts = append(parts, rs[0].String())
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// webhookGroups are the API groups an admission webhook configuration
+// intercepts, wildcards and the core group left out: only custom resources
+// are made to wait for a webhook (see references).
+func webhookGroups(o *object) []string {
+	var out []string
+	hooks, _ := o.m["webhooks"].([]any)
+	for _, h := range hooks {
+		hm, _ := h.(map[string]any)
+		rules, _ := hm["rules"].([]any)
+		for _, r := range rules {
+			rm, _ := r.(map[string]any)
+			groups, _ := rm["apiGroups"].([]any)
+			for _, gr := range groups {
+				if s, _ := gr.(string); s != "" && s != "*" {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func validLayer(l stack.Layer) bool {
@@ -194,24 +303,6 @@ func validLayer(l stack.Layer) bool {
 		}
 	}
 	return false
-}
-
-// layerDeps is the layer graph edge set of one layer: the fixed edges plus
-// the ones its contents call for.
-func layerDeps(l stack.Layer, f *layerFacts) []stack.Layer {
-	deps := append([]stack.Layer(nil), layerAfter[l]...)
-	if f != nil {
-		if f.namespaced {
-			deps = append(deps, stack.Namespaces)
-		}
-		if f.custom {
-			deps = append(deps, stack.CRDs)
-		}
-		if f.claims {
-			deps = append(deps, stack.Storage)
-		}
-	}
-	return deps
 }
 
 func (g *depGraph) byName() map[string]*fluxNode {
@@ -266,30 +357,36 @@ func (g *depGraph) findCycle() []string {
 	return nil
 }
 
-// reduce drops every dependency implied through another one, so each
-// Kustomization lists only what it directly waits for. Flux dependencies are
-// transitive in effect (a Kustomization whose dependency is not ready is not
-// ready itself), so the deploy order is unchanged. The graph is acyclic here.
-func (g *depGraph) reduce() {
+// reachable is every node n depends on, directly or not.
+func (g *depGraph) reachable() func(n string) map[string]bool {
 	idx := g.byName()
 	reach := map[string]map[string]bool{}
-	var reachable func(n string) map[string]bool
-	reachable = func(n string) map[string]bool {
+	var f func(n string) map[string]bool
+	f = func(n string) map[string]bool {
 		if r, ok := reach[n]; ok {
 			return r
 		}
 		r := map[string]bool{}
 		for _, d := range idx[n].deps {
 			r[d] = true
-			for x := range reachable(d) {
+			for x := range f(d) {
 				r[x] = true
 			}
 		}
 		reach[n] = r
 		return r
 	}
+	return f
+}
+
+// reduce drops every dependency implied through another one, so each
+// Kustomization lists only what it directly waits for. Flux dependencies are
+// transitive in effect (a Kustomization whose dependency is not ready is not
+// ready itself), so the deploy order is unchanged. The graph is acyclic here.
+func (g *depGraph) reduce() {
+	reachable := g.reachable()
+	kept := map[*fluxNode][]string{}
 	for _, n := range g.nodes {
-		var kept []string
 		for _, d := range n.deps {
 			implied := false
 			for _, other := range n.deps {
@@ -299,33 +396,22 @@ func (g *depGraph) reduce() {
 				}
 			}
 			if !implied {
-				kept = append(kept, d)
+				kept[n] = append(kept[n], d)
 			}
 		}
-		n.deps = kept
+	}
+	for _, n := range g.nodes {
+		n.deps = kept[n]
 	}
 }
 
 // Graph renders the Flux dependency graph of an environment, arrows pointing
 // from a Kustomization to the ones that wait for it (apply order). format is
-// "mermaid" (a flowchart for Markdown) or "dot" (Graphviz). The output is
-// deterministic.
+// "mermaid" (a flowchart for Markdown), "dot" (Graphviz) or "explain" (text:
+// each Kustomization, what it waits for and the references that make it
+// wait). The output is deterministic.
 func Graph(env Environment, format string) (string, error) {
-	if err := validName("environment name", env.Name); err != nil {
-		return "", err
-	}
-	if env.Objects == nil {
-		return "", fmt.Errorf("environment %s: no object set", env.Name)
-	}
-	objs, err := collect(env.Objects, "environment "+env.Name)
-	if err != nil {
-		return "", err
-	}
-	ups, err := upstreams(env)
-	if err != nil {
-		return "", err
-	}
-	g, err := buildGraph(env.Name, objs, ups)
+	g, err := graphOf(env)
 	if err != nil {
 		return "", err
 	}
@@ -334,8 +420,28 @@ func Graph(env Environment, format string) (string, error) {
 		return g.mermaid(), nil
 	case "dot":
 		return g.dot(), nil
+	case "explain":
+		return g.explain(), nil
 	}
-	return "", fmt.Errorf("unknown graph format %q (want mermaid or dot)", format)
+	return "", fmt.Errorf("unknown graph format %q (want mermaid, dot or explain)", format)
+}
+
+func graphOf(env Environment) (*depGraph, error) {
+	if err := validName("environment name", env.Name); err != nil {
+		return nil, err
+	}
+	if env.Objects == nil {
+		return nil, fmt.Errorf("environment %s: no object set", env.Name)
+	}
+	objs, err := collect(env.Objects, "environment "+env.Name)
+	if err != nil {
+		return nil, err
+	}
+	ups, err := upstreams(env)
+	if err != nil {
+		return nil, err
+	}
+	return buildGraph(env.Name, objs, ups, env.Prerequisites)
 }
 
 func (n *fluxNode) label() string {
@@ -351,10 +457,14 @@ func (g *depGraph) mermaid() string {
 	id := map[string]string{}
 	for i, n := range g.nodes {
 		id[n.name] = fmt.Sprintf("n%d", i)
-		if n.upstream != nil {
+		switch n.kind {
+		case upstreamNode:
 			// Stadium shape marks manifests Vigil references, not renders.
 			fmt.Fprintf(&b, "    %s([%s])\n", id[n.name], quote(n.label()))
-		} else {
+		case gateNode:
+			// Hexagon: a prerequisite Vigil waits for and never creates.
+			fmt.Fprintf(&b, "    %s{{%s}}\n", id[n.name], quote(n.label()))
+		default:
 			fmt.Fprintf(&b, "    %s[%s]\n", id[n.name], quote(n.label()))
 		}
 	}
@@ -371,9 +481,12 @@ func (g *depGraph) dot() string {
 	fmt.Fprintf(&b, "digraph %s {\n", quote(g.env))
 	b.WriteString("    rankdir=LR;\n    node [shape=box];\n")
 	for _, n := range g.nodes {
-		if n.upstream != nil {
+		switch n.kind {
+		case upstreamNode:
 			fmt.Fprintf(&b, "    %s [label=%s, style=rounded];\n", quote(n.name), quote(n.label()))
-		} else {
+		case gateNode:
+			fmt.Fprintf(&b, "    %s [shape=hexagon];\n", quote(n.name))
+		default:
 			fmt.Fprintf(&b, "    %s;\n", quote(n.name))
 		}
 	}
@@ -383,6 +496,29 @@ func (g *depGraph) dot() string {
 		}
 	}
 	b.WriteString("}\n")
+	return b.String()
+}
+
+// explain lists each Kustomization with what it waits for and why: the
+// references behind every kept edge.
+func (g *depGraph) explain() string {
+	var b strings.Builder
+	for _, n := range g.nodes {
+		b.WriteString(n.label())
+		switch n.kind {
+		case gateNode:
+			fmt.Fprintf(&b, "  (waits for %s)", n.gate)
+		case upstreamNode:
+			fmt.Fprintf(&b, "  (%s at %s, %s)", n.upstream.URL, n.upstream.Tag, n.upstream.Path)
+		}
+		b.WriteString("\n")
+		for _, d := range n.deps {
+			fmt.Fprintf(&b, "  after %s:\n", d)
+			for _, r := range n.why[d] {
+				fmt.Fprintf(&b, "    %s\n", r)
+			}
+		}
+	}
 	return b.String()
 }
 

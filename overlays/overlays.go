@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
@@ -25,6 +27,9 @@ type Environment struct {
 	Objects *stack.Set
 	// Flux configures the environment's Flux objects.
 	Flux Flux
+	// Prerequisites are what the environment needs on the cluster and
+	// does not create; each gets a gate (see Prerequisite).
+	Prerequisites []Prerequisite
 }
 
 // Tree is a rendered tree: file paths (slash-separated, relative) to
@@ -131,15 +136,11 @@ func render(base *stack.Set, envs []Environment) (*rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	// index: layer -> key -> the base group holding it.
-	index := map[stack.Layer]map[objKey]*baseGroup{}
+	// index: base directory -> the base group in it. An environment's
+	// unit includes at most the base of its own component and layer.
+	index := map[string]*baseGroup{}
 	for _, g := range groups {
-		if index[g.layer] == nil {
-			index[g.layer] = map[objKey]*baseGroup{}
-		}
-		for _, o := range g.objs {
-			index[g.layer][o.key] = g
-		}
+		index[g.dir] = g
 	}
 	// Environments render in parallel, each into a tree of its own that
 	// only reads the bases; they are merged in name order, so the result
@@ -307,7 +308,7 @@ func (r *rendered) renderBases(objs []*object) ([]*baseGroup, error) {
 	return groups, nil
 }
 
-func (r *rendered) renderEnv(e Environment, index map[stack.Layer]map[objKey]*baseGroup, p *patcher) error {
+func (r *rendered) renderEnv(e Environment, index map[string]*baseGroup, p *patcher) error {
 	objs, err := collect(e.Objects, "environment "+e.Name)
 	if err != nil {
 		return err
@@ -320,32 +321,60 @@ func (r *rendered) renderEnv(e Environment, index map[stack.Layer]map[objKey]*ba
 	if err := flux.validate(); err != nil {
 		return err
 	}
-	g, err := buildGraph(e.Name, objs, ups)
+	g, err := buildGraph(e.Name, objs, ups, e.Prerequisites)
 	if err != nil {
 		return err
 	}
-	byLayer := map[stack.Layer][]*object{}
-	for _, o := range objs {
-		byLayer[o.layer] = append(byLayer[o.layer], o)
-	}
-	for _, l := range stack.AllLayers() {
-		if len(byLayer[l]) == 0 {
+	for _, n := range g.nodes {
+		if n.kind != unitNode {
 			continue
 		}
-		if err := r.renderLayer(e.Name, l, byLayer[l], index[l], p); err != nil {
-			return fmt.Errorf("layer %s: %w", l, err)
+		var bi map[objKey]*baseGroup
+		if bg := index[path.Join("base", n.component, n.layer.String())]; bg != nil {
+			bi = make(map[objKey]*baseGroup, len(bg.objs))
+			for _, o := range bg.objs {
+				bi[o.key] = bg
+			}
+		}
+		dir := unitDir(e.Name, n.component, n.layer)
+		if err := r.renderUnit(e.Name, dir, n.objects, bi, p); err != nil {
+			return fmt.Errorf("component %s layer %s: %w", n.component, n.layer, err)
+		}
+	}
+	for _, gt := range g.gates {
+		if err := r.renderGate(e.Name, flux, gt, p); err != nil {
+			return fmt.Errorf("prerequisite %s: %w", gt, err)
 		}
 	}
 	return r.renderCluster(e.Name, flux, g)
 }
 
-// renderLayer writes envs/<env>/<layer>. A base directory is included when
-// the environment keeps at least one of its objects; the base objects it
-// does not keep are deleted by patch, so that the overlay says what the
-// environment leaves out. An environment without any object of a base
-// directory does not include it at all.
-func (r *rendered) renderLayer(env string, l stack.Layer, objs []*object, index map[objKey]*baseGroup, p *patcher) error {
-	dir := path.Join("envs", env, l.String())
+// renderGate writes a gate's directory: a ConfigMap in the Flux namespace
+// that says what the gate waits for. kustomize refuses an empty
+// kustomization, and the ConfigMap lets `kubectl get configmaps -l
+// vigil.dev/prerequisite` list an environment's prerequisites.
+func (r *rendered) renderGate(env string, f Flux, gt *Gate, p *patcher) error {
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: gt.Kustomization, Namespace: f.Namespace,
+			Labels: map[string]string{PrerequisiteAnnotation: strings.ToLower(gt.Kind)},
+		},
+		Data: map[string]string{"prerequisite": gt.String(), "declared": gt.Source},
+	}
+	cm.APIVersion, cm.Kind = "v1", "ConfigMap"
+	o, err := newObject(stack.Resource{Component: "prerequisites", Object: cm})
+	if err != nil {
+		return err
+	}
+	return r.renderUnit(env, gateDir(env, gt.Kustomization), []*object{o}, nil, p)
+}
+
+// renderUnit writes the overlay of one unit, envs/<env>/<component>/<layer>.
+// The base of the same component and layer is included when the environment
+// keeps at least one of its objects; the base objects it does not keep are
+// deleted by patch, so that the overlay says what the environment leaves
+// out. A unit without any object of its base does not include it at all.
+func (r *rendered) renderUnit(env, dir string, objs []*object, index map[objKey]*baseGroup, p *patcher) error {
 	envByKey := make(map[objKey]*object, len(objs))
 	for _, o := range objs {
 		envByKey[o.key] = o
@@ -458,7 +487,7 @@ func (r *rendered) renderLayer(env string, l stack.Layer, objs []*object, index 
 	}
 	r.checks = append(r.checks, buildCheck{
 		dir:   dir,
-		what:  "environment " + env + " layer " + l.String(),
+		what:  "environment " + env + " " + strings.TrimPrefix(dir, path.Join("envs", env)+"/"),
 		files: append(files, kf),
 		want:  want,
 	})

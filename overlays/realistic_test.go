@@ -48,9 +48,11 @@ func realisticStack(variant string) *stack.Set {
 		s.Add("spark-operator", stack.CRDs, crd("sparkoperator.k8s.io", kind))
 	}
 	s.AddUpstream(stack.Upstream{Name: "prometheus-operator-crds", Component: "prometheus-operator", Layer: stack.CRDs,
-		URL: "https://github.com/prometheus-operator/prometheus-operator", Tag: stack.PrometheusOperator.Version, Path: "./example/prometheus-operator-crd"})
+		URL: "https://github.com/prometheus-operator/prometheus-operator", Tag: stack.PrometheusOperator.Version, Path: "./example/prometheus-operator-crd",
+		Groups: []string{"monitoring.coreos.com"}})
 	s.AddUpstream(stack.Upstream{Name: "eck-crds", Component: "eck-operator", Layer: stack.CRDs,
-		URL: "https://github.com/elastic/cloud-on-k8s", Tag: stack.ECKOperator.Version, Path: "./config/crds/v1/all-crds"})
+		URL: "https://github.com/elastic/cloud-on-k8s", Tag: stack.ECKOperator.Version, Path: "./config/crds/v1/all-crds",
+		Groups: []string{"elasticsearch.k8s.elastic.co", "kibana.k8s.elastic.co"}})
 
 	s.Add("storage", stack.Storage, storageClass("fast", "pure-csi"), storageClass("bulk", "pure-csi"),
 		configMap("storage-system", "pure-csi-config", map[string]string{"backend": "flashblade"}))

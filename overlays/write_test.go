@@ -128,9 +128,9 @@ func TestWriteOwnership(t *testing.T) {
 	wantReport := &WriteReport{
 		Dir:       r.Dir,
 		Written:   v2.Paths(),
-		Added:     []string{"envs/prod/instances/patches/prometheus/statefulset-prometheus.yaml"},
-		Changed:   []string{"envs/prod/instances/kustomization.yaml"},
-		Unchanged: without(v2.Paths(), "envs/prod/instances/patches/prometheus/statefulset-prometheus.yaml", "envs/prod/instances/kustomization.yaml"),
+		Added:     []string{"envs/prod/prometheus/instances/patches/prometheus/statefulset-prometheus.yaml"},
+		Changed:   []string{"envs/prod/prometheus/instances/kustomization.yaml"},
+		Unchanged: without(v2.Paths(), "envs/prod/prometheus/instances/patches/prometheus/statefulset-prometheus.yaml", "envs/prod/prometheus/instances/kustomization.yaml"),
 		Foreign:   []string{"README.md", "current", "envs/prod/notes/todo.txt"},
 		Objects: []ObjectChange{{Environment: "prod", Group: "apps", Kind: "StatefulSet", Namespace: "monitoring",
 			Name: "prometheus", Action: ActionInPlace}},
@@ -147,10 +147,10 @@ func TestWriteOwnership(t *testing.T) {
 
 	// And back: the patch Vigil wrote is removed again.
 	r = mustWrite(t, v1, dir)
-	if !reflect.DeepEqual(r.Removed, []string{"envs/prod/instances/patches/prometheus/statefulset-prometheus.yaml"}) {
+	if !reflect.DeepEqual(r.Removed, []string{"envs/prod/prometheus/instances/patches/prometheus/statefulset-prometheus.yaml"}) {
 		t.Errorf("removed: %v", r.Removed)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "envs/prod/instances/patches")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, "envs/prod/prometheus/instances/patches")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("stale patches directory kept: %v", err)
 	}
 	if l := leftovers(t, dir); l != nil {
@@ -339,10 +339,10 @@ func TestDiff(t *testing.T) {
 		got = append(got, string(f.Status)+" "+f.Path)
 	}
 	want := []string{
-		"changed envs/prod/instances/kustomization.yaml",
-		"added envs/prod/instances/patches/prometheus/statefulset-prometheus.yaml",
-		"changed envs/prod/operators/kustomization.yaml",
-		"added envs/prod/operators/patches/prometheus-operator/service-prometheus-operator.yaml",
+		"changed envs/prod/prometheus-operator/operators/kustomization.yaml",
+		"added envs/prod/prometheus-operator/operators/patches/prometheus-operator/service-prometheus-operator.yaml",
+		"changed envs/prod/prometheus/instances/kustomization.yaml",
+		"added envs/prod/prometheus/instances/patches/prometheus/statefulset-prometheus.yaml",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -350,17 +350,16 @@ func TestDiff(t *testing.T) {
 	if !reflect.DeepEqual(d.Foreign, []string{"README.md"}) {
 		t.Errorf("foreign: %v", d.Foreign)
 	}
-	wantDiff := `--- a/envs/prod/instances/kustomization.yaml
-+++ b/envs/prod/instances/kustomization.yaml
-@@ -8,6 +8,8 @@
+	wantDiff := `--- a/envs/prod/prometheus-operator/operators/kustomization.yaml
++++ b/envs/prod/prometheus-operator/operators/kustomization.yaml
+@@ -8,5 +8,7 @@
      path: spec/template/metadata/labels
    pairs:
      vigil.dev/environment: prod
 +patches:
-+- path: patches/prometheus/statefulset-prometheus.yaml
++- path: patches/prometheus-operator/service-prometheus-operator.yaml
  resources:
- - ../../../base/alertmanager/instances
- - ../../../base/prometheus/instances
+ - ../../../../base/prometheus-operator/operators
 `
 	if d.Files[0].Unified != wantDiff {
 		t.Errorf("unified diff:\n%s\nwant:\n%s", d.Files[0].Unified, wantDiff)

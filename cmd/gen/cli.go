@@ -34,12 +34,17 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0  success (for diff: the output directory is up to date)
-  1  diff only: the output directory differs from what render would write
+  1  diff: the output directory differs from what render would write;
+     prereqs --kubeconfig: a prerequisite is missing from the cluster
   2  usage error (unknown command or flag, missing argument, -o '')
   3  invalid input: an environment does not validate or is refused
   4  I/O: an input cannot be read, the output directory cannot be written,
      is not Vigil's, or another render holds its lock; or interrupted
   5  internal error: a bug in Vigil (please report it with the input)`
+
+// defaultOutput is where render writes: the directory the schema's default
+// flux.path ("./deploy") points at when committed at the repository root.
+const defaultOutput = "deploy"
 
 // usageError marks a mistake in how gen was called, as opposed to a
 // problem in the environments it was given.
@@ -65,6 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := exitCode(err)
 	switch code {
 	case exitOK, exitChanged:
+		if errors.Is(err, errMissing) {
+			// What is missing is the answer; it names objects, never values.
+			fmt.Fprintln(stderr, "gen:", err)
+		}
 		return code
 	case exitInternal:
 		fmt.Fprintln(stderr, "gen: internal error (a bug in Vigil; please report it with the input):", generate.Redact(err.Error()))
@@ -89,6 +98,8 @@ func exitCode(err error) int {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errChanged):
+		return exitChanged
+	case errors.Is(err, errMissing):
 		return exitChanged
 	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command"):
 		return exitUsage
@@ -118,7 +129,7 @@ the schema first; every mistake is reported at the line of CUE that caused it.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(validateCommand(), renderCommand(), diffCommand(), graphCommand(), schemaCommand(), versionCommand())
+	root.AddCommand(validateCommand(), renderCommand(), diffCommand(), graphCommand(), prereqsCommand(), schemaCommand(), versionCommand())
 	return root
 }
 
@@ -203,7 +214,7 @@ A change Flux could only apply by deleting data or stopping a workload (a
 StatefulSet's volume templates, a shrinking claim, a selector, a cluster IP)
 is refused, naming the CUE field it comes from and the manual migration; once
 that is done, --migrated writes anyway.`,
-		Example: `  gen render                              # the example prod, into ./out
+		Example: `  gen render                              # the example prod, into ./deploy
   gen render environments/dev environments/prod -o deploy`,
 		RunE: func(c *cobra.Command, dirs []string) error {
 			if out == "" {
@@ -237,7 +248,7 @@ that is done, --migrated writes anyway.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "out", "output directory (Vigil owns it)")
+	c.Flags().StringVarP(&out, "output", "o", defaultOutput, "output directory (Vigil owns it); commit it where flux.path points")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every file added, changed, removed or kept, and every object changed")
 	c.Flags().BoolVar(&migrated, "migrated", false, "write even though immutable fields change in ways Vigil refuses: the manual migrations it listed are done")
 	return c
@@ -379,7 +390,7 @@ trouble reading or writing (4).`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "out", "output directory to compare with")
+	c.Flags().StringVarP(&out, "output", "o", defaultOutput, "output directory to compare with")
 	return c
 }
 
@@ -387,18 +398,18 @@ func graphCommand() *cobra.Command {
 	var format string
 	c := &cobra.Command{
 		Use:   "graph [DIR]",
-		Short: "Print an environment's Flux dependency graph (Mermaid or DOT)",
+		Short: "Print an environment's Flux dependency graph (Mermaid, DOT or explained)",
 		Args:  args(cobra.MaximumNArgs(1)),
 		RunE: func(c *cobra.Command, dirs []string) error {
-			if format != "mermaid" && format != "dot" {
-				return usageError{fmt.Errorf("--format must be mermaid or dot, not %q", format)}
+			if format != "mermaid" && format != "dot" && format != "explain" {
+				return usageError{fmt.Errorf("--format must be mermaid, dot or explain, not %q", format)}
 			}
 			r, err := generate.Render(c.Context(), sources(dirs))
 			if err != nil {
 				return err
 			}
 			e := r.Environments[0]
-			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name]}, format)
+			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec)}, format)
 			if err != nil {
 				return err
 			}
@@ -406,7 +417,7 @@ func graphCommand() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&format, "format", "mermaid", "mermaid or dot")
+	c.Flags().StringVar(&format, "format", "mermaid", "mermaid, dot, or explain (each Kustomization with the references it waits for)")
 	return c
 }
 

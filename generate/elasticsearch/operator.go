@@ -74,6 +74,7 @@ func operator(e *env.Environment, s *stack.Set) error {
 		URL:       Repository,
 		Tag:       "v" + OperatorVersion,
 		Path:      CRDPath,
+		Groups:    []string{ElasticsearchGroupVersion.Group, KibanaGroupVersion.Group},
 	})
 	interval, err := time.ParseDuration(e.Flux.Interval)
 	if err != nil {

@@ -21,6 +21,7 @@ type Environment struct {
 	Correlation         Correlation         `json:"correlation"`
 	Tracing             Tracing             `json:"tracing"`
 	Flux                Flux                `json:"flux"`
+	Prerequisites       Prerequisites       `json:"prerequisites"`
 }
 
 // Tiers.
@@ -431,4 +432,23 @@ type Tempo struct {
 	Retention   string         `json:"retention"`
 	Storage     Volume         `json:"storage"`
 	Resources   Resources      `json:"resources"`
+}
+
+// Prerequisites are objects the cluster must have that Vigil does not
+// create, besides the Secrets the environment references and the CSI
+// drivers and IngressClasses its objects name; see schema #Prerequisites.
+type Prerequisites struct {
+	// Secrets by namespace, then name.
+	Secrets        map[string]map[string]PrerequisiteSecret `json:"secrets"`
+	CSIDrivers     map[string]PrerequisiteUse               `json:"csiDrivers"`
+	IngressClasses map[string]PrerequisiteUse               `json:"ingressClasses"`
+}
+
+type PrerequisiteSecret struct {
+	Keys     []string `json:"keys"`
+	NeededBy []string `json:"neededBy"`
+}
+
+type PrerequisiteUse struct {
+	NeededBy []string `json:"neededBy"`
 }

@@ -130,6 +130,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		URL:       CRDRepository,
 		Tag:       CRDTag,
 		Path:      CRDPath,
+		Groups:    []string{monitoringv1.SchemeGroupVersion.Group},
 	})
 	s.Add(Component, stack.Operators,
 		serviceAccount(ns),

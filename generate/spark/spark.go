@@ -100,6 +100,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		URL:       "https://github.com/kubeflow/spark-operator",
 		Tag:       "v" + stack.SparkOperator.Version,
 		Path:      "./config/crd/bases",
+		Groups:    []string{"sparkoperator.k8s.io"},
 	})
 	steps := []func(*stack.Set) error{g.operator, g.jobNamespaces, g.historyServer, g.bootstrap, g.monitoring}
 	for _, step := range steps {

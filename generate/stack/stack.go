@@ -93,6 +93,9 @@ type Upstream struct {
 	Tag       string
 	// Path is the directory inside the repository, e.g. "./example/prometheus-operator-crd".
 	Path string
+	// Groups are the API groups whose CRDs it holds that Vigil's objects
+	// use; a custom resource of one of them is applied only after it.
+	Groups []string
 }
 
 // Set collects the objects of one environment. The zero value is ready to use.

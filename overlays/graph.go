@@ -78,12 +78,24 @@ type resolvedRef struct {
 // one: renaming a Kustomization makes Flux delete what it applied.
 func unitName(env, component string, l stack.Layer) string {
 	if component == l.String() {
-		return env + "-" + component
+		return fluxName(env + "-" + component)
 	}
-	return env + "-" + component + "-" + l.String()
+	return fluxName(env + "-" + component + "-" + l.String())
 }
 
-func upstreamName(env string, u stack.Upstream) string { return env + "-" + u.Name }
+func upstreamName(env string, u stack.Upstream) string { return fluxName(env + "-" + u.Name) }
+
+// fluxName keeps a Kustomization name within a label value's 63
+// characters: kustomize-controller labels what it applies with it. A longer
+// name keeps its first 54 characters and gains a hash of the whole, so that
+// it stays recognisable, deterministic and distinct.
+func fluxName(full string) string {
+	if len(full) <= 63 {
+		return full
+	}
+	sum := sha256.Sum256([]byte(full))
+	return strings.TrimRight(full[:63-9], "-") + "-" + hex.EncodeToString(sum[:])[:8]
+}
 
 // gateName is <env>-needs-<kind>-[<namespace>-]<name>, shortened with a
 // hash of the full name when longer than a label value.
@@ -105,12 +117,10 @@ func gateName(env string, p Prerequisite) string {
 		// would clash, which buildGraph reports.
 		return clean
 	}
+	// The hash is of the name as given, so names that differ only in a
+	// character clean replaced stay distinct.
 	sum := sha256.Sum256([]byte(full))
-	h := hex.EncodeToString(sum[:])[:8]
-	if len(clean) > 63-9 {
-		clean = strings.TrimRight(clean[:63-9], "-")
-	}
-	return clean + "-" + h
+	return strings.TrimRight(clean[:63-9], "-") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
 func buildGraph(env string, objs []*object, ups []stack.Upstream, prereqs []Prerequisite) (*depGraph, error) {

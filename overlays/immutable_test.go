@@ -342,14 +342,14 @@ func TestClassifyBrokenPrevious(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	tree := treeOf(t, smallStack())
 	mustWrite(t, tree, dir)
-	if err := os.WriteFile(filepath.Join(dir, "envs/prod/instances/kustomization.yaml"), []byte("resources: [missing.yaml]\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "envs/prod/prometheus/instances/kustomization.yaml"), []byte("resources: [missing.yaml]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d, err := Diff(tree, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "envs/prod/instances does not build") {
+	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "envs/prod/prometheus/instances does not build") {
 		t.Errorf("notes: %v", d.Notes)
 	}
 	for _, c := range d.Objects {

@@ -124,10 +124,16 @@ func LoadFS(ctx context.Context, fsys fs.FS, dir string) (*Environment, error) {
 		if err != nil {
 			return err
 		}
+		if len(b) > maxFileSize {
+			return fileError("", p, errTooLarge.Error())
+		}
 		overlay[path.Join(virtualRoot, p)] = load.FromBytes(b)
 		files[path.Join(virtualRoot, p)] = b
 		return nil
 	})
+	if errors.Is(err, ErrInvalid) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load embedded %s: %w", dir, err)
 	}
@@ -182,11 +188,13 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pos := positioner{cwd: req.cwd}
-	if diags := checkDepth(req.files, pos.file); len(diags) > 0 {
-		return nil, diags
-	}
-	return withDeadline(ctx, req.display, func() (*Environment, error) { return evaluate(req) })
+	return withDeadline(ctx, req.display, func() (*Environment, error) {
+		pos := positioner{cwd: req.cwd}
+		if diags := checkDepth(req.files, pos.file); len(diags) > 0 {
+			return nil, diags
+		}
+		return evaluate(req)
+	})
 }
 
 // evaluate loads, unifies, decodes and checks; loadInstance bounds it.

@@ -59,18 +59,30 @@ const virtualRoot = "/vigil-embedded"
 // file, line and column relative to the working directory. The user's files
 // are never written: the schema reaches CUE through an in-memory overlay.
 func Load(ctx context.Context, dir string) (*Environment, error) {
+	req, err := diskRequest(dir)
+	if err != nil {
+		return nil, err
+	}
+	return loadInstance(ctx, req)
+}
+
+// diskRequest prepares the load of the environment in dir: the user's
+// files, read only through Vigil's guarded reader (regular files of a
+// bounded size, no link out of the module), and the schema in memory.
+// Load and Locate share it, so both see exactly the same package.
+func diskRequest(dir string) (loadRequest, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
+		return loadRequest{}, fmt.Errorf("load %s: %w", dir, err)
 	}
 	if fi, err := os.Stat(abs); err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
+		return loadRequest{}, fmt.Errorf("load %s: %w", dir, err)
 	} else if !fi.IsDir() {
-		return nil, invalid(fmt.Errorf("load %s: not a directory; give the directory that holds the environment's .cue files", dir))
+		return loadRequest{}, invalid(fmt.Errorf("load %s: not a directory; give the directory that holds the environment's .cue files", dir))
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
+		return loadRequest{}, fmt.Errorf("load %s: %w", dir, err)
 	}
 	root, modulePath, err := findModule(abs)
 	if err != nil {
@@ -80,9 +92,9 @@ func Load(ctx context.Context, dir string) (*Environment, error) {
 			// and what (the cause is in the chain, not in Msg).
 			d := Diagnostic{Message: leadingPosition.ReplaceAllString(cerr.Error(), "")}
 			d.File, d.Line, d.Column = positioner{cwd: cwd}.file(cerr.Position())
-			return nil, Diagnostics{d}
+			return loadRequest{}, Diagnostics{d}
 		}
-		return nil, fmt.Errorf("load %s: %w", dir, err)
+		return loadRequest{}, fmt.Errorf("load %s: %w", dir, err)
 	}
 	overlay := map[string]load.Source{}
 	if root == "" {
@@ -93,14 +105,14 @@ func Load(ctx context.Context, dir string) (*Environment, error) {
 	}
 	if modulePath != schema.ModulePath {
 		if err := addSchema(overlay, filepath.Join(root, "cue.mod", "gen", filepath.FromSlash(schema.ImportPath))); err != nil {
-			return nil, err
+			return loadRequest{}, err
 		}
 	}
 	files := map[string][]byte{}
 	if err := readPackageFiles(root, modulePath, abs, dir, overlay, files); err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
+		return loadRequest{}, fmt.Errorf("load %s: %w", dir, err)
 	}
-	return loadInstance(ctx, loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay, files: files, read: diskReader(abs)})
+	return loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay, files: files, read: diskReader(abs)}, nil
 }
 
 // LoadFS loads an environment embedded in the binary: fsys mirrors the
@@ -108,12 +120,21 @@ func Load(ctx context.Context, dir string) (*Environment, error) {
 // and a shared package at "environments/fleet" is importable as
 // "github.com/vigil-stack/vigil/environments/fleet").
 func LoadFS(ctx context.Context, fsys fs.FS, dir string) (*Environment, error) {
+	req, err := fsRequest(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	return loadInstance(ctx, req)
+}
+
+// fsRequest is diskRequest for an environment embedded in the binary.
+func fsRequest(fsys fs.FS, dir string) (loadRequest, error) {
 	overlay := map[string]load.Source{
 		path.Join(virtualRoot, "cue.mod", "module.cue"): load.FromString(
 			fmt.Sprintf("module: %q\nlanguage: version: %q\n", schema.ModulePath, languageVersion)),
 	}
 	if err := addSchema(overlay, path.Join(virtualRoot, "schema")); err != nil {
-		return nil, err
+		return loadRequest{}, err
 	}
 	files := map[string][]byte{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -132,12 +153,12 @@ func LoadFS(ctx context.Context, fsys fs.FS, dir string) (*Environment, error) {
 		return nil
 	})
 	if errors.Is(err, ErrInvalid) {
-		return nil, err
+		return loadRequest{}, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load embedded %s: %w", dir, err)
+		return loadRequest{}, fmt.Errorf("load embedded %s: %w", dir, err)
 	}
-	return loadInstance(ctx, loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay, files: files, read: fsReader(fsys, dir)})
+	return loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay, files: files, read: fsReader(fsys, dir)}, nil
 }
 
 type loadRequest struct {

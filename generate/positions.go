@@ -3,9 +3,6 @@ package generate
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"path"
-	"path/filepath"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -18,7 +15,6 @@ import (
 	"github.com/vigil-stack/vigil/generate/storage"
 	"github.com/vigil-stack/vigil/generate/tracing"
 	"github.com/vigil-stack/vigil/overlays"
-	"github.com/vigil-stack/vigil/schema"
 )
 
 // Locate finds where fields of an environment are written: one Diagnostic
@@ -84,64 +80,28 @@ func (p positioner) firstUserField(v cue.Value, depth int) token.Pos {
 	return token.NoPos
 }
 
-// userValue builds the user's CUE package the way Load and LoadFS see it,
-// without the schema and checks.
+// userValue builds the user's CUE package the way Load and LoadFS see it
+// (the same guarded reads, the same in-memory schema), without the schema
+// unification and checks.
 func (s Source) userValue(ctx context.Context) (cue.Value, string, error) {
 	if err := ctx.Err(); err != nil {
 		return cue.Value{}, "", err
 	}
-	overlay := map[string]load.Source{}
-	var dir, root, cwd string
+	var req loadRequest
+	var err error
 	if s.FS != nil {
-		root, cwd, dir = virtualRoot, virtualRoot, path.Join(virtualRoot, s.Dir)
-		overlay[path.Join(virtualRoot, "cue.mod", "module.cue")] = load.FromString(
-			fmt.Sprintf("module: %q\nlanguage: version: %q\n", schema.ModulePath, languageVersion))
-		if err := addSchema(overlay, path.Join(virtualRoot, "schema")); err != nil {
-			return cue.Value{}, "", err
-		}
-		err := fs.WalkDir(s.FS, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".cue") {
-				return err
-			}
-			b, err := fs.ReadFile(s.FS, p)
-			if err != nil {
-				return err
-			}
-			overlay[path.Join(virtualRoot, p)] = load.FromBytes(b)
-			return nil
-		})
-		if err != nil {
-			return cue.Value{}, "", err
-		}
+		req, err = fsRequest(s.FS, s.Dir)
 	} else {
-		var err error
-		if dir, err = filepath.Abs(s.Dir); err != nil {
-			return cue.Value{}, "", err
-		}
-		if cwd, err = filepath.Abs("."); err != nil {
-			return cue.Value{}, "", err
-		}
-		var modulePath string
-		if root, modulePath, err = findModule(dir); err != nil {
-			return cue.Value{}, "", err
-		}
-		if root == "" {
-			root = dir
-			overlay[filepath.Join(root, "cue.mod", "module.cue")] = load.FromString(
-				fmt.Sprintf("module: %q\nlanguage: version: %q\n", "vigil.local/environment", languageVersion))
-		}
-		if modulePath != schema.ModulePath {
-			if err := addSchema(overlay, filepath.Join(root, "cue.mod", "gen", filepath.FromSlash(schema.ImportPath))); err != nil {
-				return cue.Value{}, "", err
-			}
-		}
+		req, err = diskRequest(s.Dir)
 	}
-	insts := load.Instances([]string{"."}, &load.Config{Dir: dir, ModuleRoot: root, Overlay: overlay})
+	if err != nil {
+		return cue.Value{}, "", err
+	}
+	insts := load.Instances([]string{"."}, &load.Config{Dir: req.dir, ModuleRoot: req.root, Overlay: req.overlay})
 	if len(insts) != 1 || insts[0].Err != nil {
 		return cue.Value{}, "", fmt.Errorf("loading CUE: %v", insts[0].Err)
 	}
-	v := cuecontext.New().BuildInstance(insts[0])
-	return v, cwd, nil
+	return cuecontext.New().BuildInstance(insts[0]), req.cwd, nil
 }
 
 // ChangeSources names the environment fields an object change comes from,

@@ -112,7 +112,7 @@ func diskRequest(dir string) (loadRequest, error) {
 	if err := readPackageFiles(root, modulePath, abs, dir, overlay, files); err != nil {
 		return loadRequest{}, fmt.Errorf("load %s: %w", dir, err)
 	}
-	return loadRequest{dir: abs, display: dir, root: root, cwd: cwd, overlay: overlay, files: files, read: diskReader(abs)}, nil
+	return loadRequest{dir: abs, display: dir, root: root, module: modulePath, cwd: cwd, overlay: overlay, files: files, read: diskReader(abs)}, nil
 }
 
 // LoadFS loads an environment embedded in the binary: fsys mirrors the
@@ -158,12 +158,15 @@ func fsRequest(fsys fs.FS, dir string) (loadRequest, error) {
 	if err != nil {
 		return loadRequest{}, fmt.Errorf("load embedded %s: %w", dir, err)
 	}
-	return loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, cwd: virtualRoot, overlay: overlay, files: files, read: fsReader(fsys, dir)}, nil
+	return loadRequest{dir: path.Join(virtualRoot, dir), display: dir, root: virtualRoot, module: schema.ModulePath, cwd: virtualRoot, overlay: overlay, files: files, read: fsReader(fsys, dir)}, nil
 }
 
 type loadRequest struct {
 	dir, display, root, cwd string
-	overlay                 map[string]load.Source
+	// module is the path of the user's CUE module, "" for a directory in
+	// none (Vigil then supplies an internal one the user never sees).
+	module  string
+	overlay map[string]load.Source
 	// files are the user's CUE files in the overlay, by absolute path.
 	files map[string][]byte
 	read  readFile
@@ -222,7 +225,7 @@ func loadInstance(ctx context.Context, req loadRequest) (*Environment, error) {
 func evaluate(req loadRequest) (*Environment, error) {
 	cfg := &load.Config{Dir: req.dir, ModuleRoot: req.root, Overlay: req.overlay}
 	insts := load.Instances([]string{".", schema.ImportPath}, cfg)
-	pos := positioner{cwd: req.cwd}
+	pos := positioner{cwd: req.cwd, root: req.root, module: req.module}
 	for _, inst := range insts {
 		if inst.Err != nil {
 			if msg := inst.Err.Error(); len(inst.BuildFiles) == 0 && len(inst.IgnoredFiles) == 0 &&
@@ -393,8 +396,9 @@ func (e *fieldError) Path() []string {
 }
 
 // positioner turns CUE errors and Go issues into Diagnostics with positions
-// relative to the working directory.
-type positioner struct{ cwd string }
+// relative to the working directory. root and module, when known, are the
+// user's CUE module, to explain imports that do not resolve.
+type positioner struct{ cwd, root, module string }
 
 func (p positioner) file(pos token.Pos) (string, int, int) {
 	if !pos.IsValid() {
@@ -449,8 +453,13 @@ func (p positioner) cueDiagnostics(errs []cueerrors.Error, def, user cue.Value) 
 		if (!pos.IsValid() || p.isSchemaFile(pos)) && user.Exists() {
 			pos = p.nearestUserPosition(user, fieldPath)
 		}
+		explained := false
 		if msg == "import failed" {
-			pos, msg = p.importFailure(e)
+			pos, msg, explained = p.importFailure(e)
+			if explained {
+				// CUE's path here is the importing package, not a field.
+				d.Path = ""
+			}
 		} else if others := p.otherPlaces(e, pos); others != "" && strings.Contains(msg, "conflicting values") {
 			// A conflict has two sides, often one in a shared package:
 			// name both, so the user can choose which to keep.
@@ -460,6 +469,10 @@ func (p positioner) cueDiagnostics(errs []cueerrors.Error, def, user cue.Value) 
 		if def.Exists() && isSecretRef(schemaAt(def, fieldPath)) && strings.Contains(msg, "conflicting values") {
 			msg = "a secret value is written here literally; secrets never go into an environment. " +
 				"Reference a Secret instead: {secret: \"<name>\", key: \"<key>\"} (optionally sops: \"<file>.sops.yaml\")"
+		} else if explained {
+			// Vigil's own words around an import path, which is code, not
+			// a value; a credential pasted into one is still caught.
+			msg = Redact(msg)
 		} else {
 			msg = redactValues(msg) + hint(msg)
 		}
@@ -488,8 +501,10 @@ func (p positioner) cueDiagnostics(errs []cueerrors.Error, def, user cue.Value) 
 // imported package, a cycle, a missing package) is in the error's chain
 // and input positions. A cycle is reported at the import that starts it
 // with the imports that close it; any other failure at its own place,
-// with the import that led there.
-func (p positioner) importFailure(e cueerrors.Error) (token.Pos, string) {
+// with the import that led there. A package that cannot be found is
+// explained by what its path names (explained is then true: the message
+// is Vigil's own, naming the path).
+func (p positioner) importFailure(e cueerrors.Error) (at token.Pos, msg string, explained bool) {
 	detail := e.Error()
 	for {
 		_, rest, ok := strings.Cut(detail, "import failed: ")
@@ -500,7 +515,7 @@ func (p positioner) importFailure(e cueerrors.Error) (token.Pos, string) {
 	}
 	// Drop a position CUE printed into the text; Vigil prints its own.
 	detail = leadingPosition.ReplaceAllString(detail, "")
-	at := e.Position()
+	at = e.Position()
 	var chain []string
 	var inner token.Pos
 	for _, pos := range e.InputPositions() {
@@ -513,11 +528,59 @@ func (p positioner) importFailure(e cueerrors.Error) (token.Pos, string) {
 	f, l, c := p.file(at)
 	switch {
 	case strings.Contains(detail, "cycle"):
-		return at, "import cycle: the imports at " + strings.Join(chain, ", ") + " lead back here; move the shared values into a package that imports neither"
+		return at, "import cycle: the imports at " + strings.Join(chain, ", ") + " lead back here; move the shared values into a package that imports neither", false
 	case inner.IsValid():
-		return inner, fmt.Sprintf("%s (in a package imported at %s:%d:%d)", detail, f, l, c)
+		return inner, fmt.Sprintf("%s (in a package imported at %s:%d:%d)", detail, f, l, c), false
 	}
-	return at, detail + ": check the import path against the module path in cue.mod/module.cue"
+	if m := missingPackage.FindStringSubmatch(detail); m != nil {
+		return at, p.missingImport(m[1]), true
+	}
+	if m := otherPackageName.FindStringSubmatch(detail); m != nil {
+		return at, fmt.Sprintf("import %q: the files of that directory are not of package %s (their package clause names another); "+
+			"give them the clause package %s, or name their package after the path: \"%s:<package>\"", m[1], m[2], m[2], m[1]), true
+	}
+	return at, detail + ": check the import path against the module path in cue.mod/module.cue", false
+}
+
+// missingPackage finds the import path in CUE's "cannot find package".
+var missingPackage = regexp.MustCompile(`cannot find module providing package (\S+)`)
+
+// otherPackageName finds CUE's "the directory holds files of another
+// package": the import path and the package name the path implies.
+var otherPackageName = regexp.MustCompile(`cannot find package "([^"]+)": no files in package directory with package name "?([^"\s]+)"?`)
+
+// missingImport says what an import that resolves to no package names —
+// Vigil's schema, one of Vigil's examples, a package of the user's module
+// or of another — and what to do about it.
+func (p positioner) missingImport(importPath string) string {
+	// "example.com/m/pkg@v0:name" names the package example.com/m/pkg.
+	pkg, _, _ := strings.Cut(importPath, "@")
+	pkg, _, _ = strings.Cut(pkg, ":")
+	under := func(prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
+	own := "<your module>"
+	if p.module != "" && p.module != schema.ModulePath {
+		own = p.module
+	}
+	what := fmt.Sprintf("import %q: no such package", importPath)
+	switch {
+	case under(schema.ImportPath):
+		return fmt.Sprintf("%s: Vigil's schema is the one package %q, which gen supplies itself; import exactly that path", what, schema.ImportPath)
+	case p.module != "" && under(p.module):
+		rel := strings.TrimPrefix(strings.TrimPrefix(pkg, p.module), "/")
+		return fmt.Sprintf("%s: it would be the package of your module %s (cue.mod/module.cue) in the directory %s, which holds no CUE files of it; "+
+			"create that directory with .cue files (package %s), or correct the path", what, p.module, p.dir(filepath.Join(p.root, filepath.FromSlash(rel))), path.Base(pkg))
+	case under(schema.ModulePath + "/environments"):
+		return fmt.Sprintf("%s: it is one of Vigil's example packages, which exist only inside Vigil's repository; "+
+			"copy it into your own module and import it from there (as %q), or start a platform repository with `gen init DIR --module %s`, which writes a fleet package to build on",
+			what, own+"/"+path.Base(pkg), own)
+	case under(schema.ModulePath):
+		return fmt.Sprintf("%s: Vigil supplies only its schema, %q; import that, or copy what you need into your own module", what, schema.ImportPath)
+	case p.module == "":
+		return fmt.Sprintf("%s: this directory is in no CUE module, so it can import only Vigil's schema (%q); "+
+			"for packages of your own, put a cue.mod/module.cue naming your module at the root of your repository (`gen init` writes one) and import them by that path", what, schema.ImportPath)
+	}
+	return fmt.Sprintf("%s: it is neither Vigil's schema (%q) nor a package of your module %s (cue.mod/module.cue); "+
+		"correct the path, or list the module that provides it under deps in cue.mod/module.cue", what, schema.ImportPath, p.module)
 }
 
 var leadingPosition = regexp.MustCompile(`(^|: )\S+\.cue:\d+:\d+: `)

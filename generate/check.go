@@ -53,6 +53,14 @@ func Check(e *env.Environment) []env.Issue {
 	for _, r := range checks {
 		out = append(out, r(e)...)
 	}
+	// Alertmanager's own loader is the backstop: run only when the Go
+	// checks, whose positions are finer, found nothing in its section, so
+	// that one mistake is not reported twice.
+	if !slices.ContainsFunc(out, func(is env.Issue) bool {
+		return !is.Warning && len(is.Path) >= 2 && is.Path[0] == "monitoring" && is.Path[1] == "alertmanager"
+	}) {
+		out = append(out, checkAlertmanagerLoads(e)...)
+	}
 	return out
 }
 

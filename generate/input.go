@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -148,10 +149,8 @@ func checkDurations(e *env.Environment) []env.Issue {
 	out = append(out, promDuration(p("monitoring", "prometheus", "retention"), m.Prometheus.Retention)...)
 	out = append(out, promDuration(p("monitoring", "prometheus", "scrapeInterval"), m.Prometheus.ScrapeInterval)...)
 	out = append(out, operatorGoDuration(p("monitoring", "alertmanager", "retention"), m.Alertmanager.Retention)...)
-	// Alertmanager's config loader is not linked in (it would add 21 MB,
-	// +23%, to the binary): its rules for what a user sets here are these
-	// durations, receivers that exist (checkAlerting) and matchers, which
-	// the schema's enums and #Name already keep valid.
+	// Alertmanager's config loader runs too (checkAlertmanagerLoads); this
+	// check names the field and says what to do.
 	for _, f := range []struct {
 		name, v string
 		nonZero bool
@@ -307,6 +306,29 @@ func checkResources(e *env.Environment) []env.Issue {
 		}
 	})
 	return out
+}
+
+// checkAlertmanagerLoads loads the alertmanager.yaml the operator would
+// write for e with Alertmanager's own config.Load, the loader the tests
+// use on the examples, and reports a refusal at the field it concerns.
+func checkAlertmanagerLoads(e *env.Environment) []env.Issue {
+	if !e.PrometheusEnabled() {
+		return nil
+	}
+	_, err := alertmanager.LoadConfig(e)
+	var le *alertmanager.LoadError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &le):
+		return []env.Issue{env.Errorf(le.Path, "Alertmanager's config loader refuses the configuration Vigil builds from this: "+
+			oneLine(le.Err.Error())+"; change the value so that Alertmanager accepts it")}
+	default:
+		// The generator's own refusals (unknown receivers, the reserved
+		// receiver name, unparsable resources) have Go checks that name
+		// their fields.
+		return nil
+	}
 }
 
 // checkRenderLimits refuses, at the field, what a generator would refuse

@@ -20,8 +20,9 @@
 //     receivers' webhook references) must exist in monitoring.namespace,
 //     next to the AlertmanagerConfig, as the operator requires;
 //   - the routing is typed (routes, matchers, inhibit rules are Go
-//     structs the API module defines), and the tests convert it the way the
-//     operator does and load the result with Alertmanager's own parser;
+//     structs the API module defines), converted the way the operator
+//     does (OperatorYAML) and loaded with Alertmanager's own parser by
+//     the tests and by `gen validate` (LoadConfig);
 //   - nothing mounts the Secrets into the pods (spec.secrets stays empty):
 //     that is only needed by the other pattern, api_url_file in a
 //     hand-written alertmanager.yaml, which would also need the whole

@@ -1,15 +1,9 @@
 package alertmanager_test
 
 // This file proves that the routing Vigil generates is a valid Alertmanager
-// configuration. The operator's conversion (pkg/alertmanager/amcfg.go in the
-// prometheus-operator main module) is not importable without that whole
-// module, so operatorConvert below redoes it for the fields Vigil uses, the
-// way the operator does for the AlertmanagerConfig named by
-// spec.alertmanagerConfiguration: receivers and routes get the
-// "<namespace>/<name>/" prefix, matchers are written in the v2 syntax,
-// inhibit rules and routes get no namespace matcher, and webhook URLs are
-// read from their Secrets. The result is loaded with Alertmanager's own
-// config.Load and routed with its dispatch tree.
+// configuration: the objects Generate adds are converted as the operator
+// does (OperatorYAML), loaded with Alertmanager's own config.Load and
+// routed with its dispatch tree.
 
 import (
 	"fmt"
@@ -22,7 +16,6 @@ import (
 	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
@@ -34,148 +27,9 @@ import (
 	"github.com/vigil-stack/vigil/generate/stacktest"
 )
 
-// The alertmanager.yaml structure, for the fields the operator writes from
-// what Vigil uses.
-type (
-	amFile struct {
-		Global       *amGlobal   `json:"global,omitempty"`
-		Route        *amRoute    `json:"route"`
-		InhibitRules []amInhibit `json:"inhibit_rules,omitempty"`
-		Receivers    []amRecv    `json:"receivers"`
-		Templates    []string    `json:"templates"`
-	}
-	amGlobal struct {
-		ResolveTimeout string `json:"resolve_timeout,omitempty"`
-	}
-	amRoute struct {
-		Receiver       string     `json:"receiver,omitempty"`
-		GroupBy        []string   `json:"group_by,omitempty"`
-		Matchers       []string   `json:"matchers,omitempty"`
-		Continue       bool       `json:"continue,omitempty"`
-		Routes         []*amRoute `json:"routes,omitempty"`
-		GroupWait      string     `json:"group_wait,omitempty"`
-		GroupInterval  string     `json:"group_interval,omitempty"`
-		RepeatInterval string     `json:"repeat_interval,omitempty"`
-	}
-	amInhibit struct {
-		SourceMatchers []string `json:"source_matchers,omitempty"`
-		TargetMatchers []string `json:"target_matchers,omitempty"`
-		Equal          []string `json:"equal,omitempty"`
-	}
-	amRecv struct {
-		Name         string    `json:"name"`
-		SlackConfigs []amSlack `json:"slack_configs,omitempty"`
-	}
-	amSlack struct {
-		SendResolved *bool  `json:"send_resolved,omitempty"`
-		APIURL       string `json:"api_url,omitempty"`
-		Channel      string `json:"channel,omitempty"`
-	}
-)
-
 // secrets stands in for the cluster's Secrets: every key of every Secret
 // holds a distinct URL.
-func secrets(name, key string) (string, error) {
-	return fmt.Sprintf("https://slack.example.invalid/hooks/%s/%s", name, key), nil
-}
-
-func operatorConvert(global *monitoringv1.AlertmanagerGlobalConfig, c *monitoringv1alpha1.AlertmanagerConfig,
-	secret func(name, key string) (string, error)) (*amFile, error) {
-	prefix := func(s string) string {
-		if s == "" {
-			return ""
-		}
-		return c.Namespace + "/" + c.Name + "/" + s
-	}
-	matchers := func(ms []monitoringv1alpha1.Matcher) ([]string, error) {
-		var out []string
-		for _, m := range ms {
-			if m.MatchType == "" {
-				return nil, fmt.Errorf("matcher %s without matchType: the deprecated form is not converted here", m.Name)
-			}
-			if err := m.Validate(); err != nil {
-				return nil, err
-			}
-			out = append(out, m.String())
-		}
-		return out, nil
-	}
-	var route func(r *monitoringv1alpha1.Route) (*amRoute, error)
-	route = func(r *monitoringv1alpha1.Route) (*amRoute, error) {
-		ms, err := matchers(r.Matchers)
-		if err != nil {
-			return nil, err
-		}
-		out := &amRoute{Receiver: prefix(r.Receiver), GroupBy: r.GroupBy, Matchers: ms, Continue: r.Continue}
-		for dst, src := range map[*string]*monitoringv1.NonEmptyDuration{&out.GroupWait: r.GroupWait, &out.GroupInterval: r.GroupInterval, &out.RepeatInterval: r.RepeatInterval} {
-			if src != nil {
-				*dst = string(*src)
-			}
-		}
-		children, err := r.ChildRoutes()
-		if err != nil {
-			return nil, err
-		}
-		for i := range children {
-			child, err := route(&children[i])
-			if err != nil {
-				return nil, err
-			}
-			out.Routes = append(out.Routes, child)
-		}
-		return out, nil
-	}
-
-	out := &amFile{Templates: []string{}}
-	if global != nil && global.ResolveTimeout != "" {
-		out.Global = &amGlobal{ResolveTimeout: string(global.ResolveTimeout)}
-	}
-	if c.Spec.Route == nil {
-		return nil, fmt.Errorf("no route")
-	}
-	root, err := route(c.Spec.Route)
-	if err != nil {
-		return nil, err
-	}
-	// The operator's checkAlertmanagerConfigRootRoute.
-	if root.Receiver == "" || root.Continue || len(root.Matchers) > 0 {
-		return nil, fmt.Errorf("root route: needs a receiver, no continue and no matchers: %+v", root)
-	}
-	out.Route = root
-	for _, ir := range c.Spec.InhibitRules {
-		src, err := matchers(ir.SourceMatch)
-		if err != nil {
-			return nil, err
-		}
-		dst, err := matchers(ir.TargetMatch)
-		if err != nil {
-			return nil, err
-		}
-		out.InhibitRules = append(out.InhibitRules, amInhibit{SourceMatchers: src, TargetMatchers: dst, Equal: ir.Equal})
-	}
-	for _, r := range c.Spec.Receivers {
-		rcv := amRecv{Name: prefix(r.Name)}
-		for _, sc := range r.SlackConfigs {
-			if err := sc.Validate(); err != nil {
-				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
-			}
-			s := amSlack{SendResolved: sc.SendResolved}
-			if sc.APIURL != nil {
-				u, err := secret(sc.APIURL.Name, sc.APIURL.Key)
-				if err != nil {
-					return nil, err
-				}
-				s.APIURL = u
-			}
-			if sc.Channel != nil {
-				s.Channel = *sc.Channel
-			}
-			rcv.SlackConfigs = append(rcv.SlackConfigs, s)
-		}
-		out.Receivers = append(out.Receivers, rcv)
-	}
-	return out, nil
-}
+var secrets = alertmanager.PlaceholderURL
 
 // loaded generates an environment's Alertmanager, converts its routing and
 // loads it with Alertmanager's parser.
@@ -197,7 +51,7 @@ func loaded(t *testing.T, e *env.Environment) *config.Config {
 	for _, r := range e.Monitoring.Alertmanager.Slack.Receivers {
 		known[r.Webhook.Secret+"/"+r.Webhook.Key] = true
 	}
-	file, err := operatorConvert(ref.Global, amc, func(name, key string) (string, error) {
+	b, err := alertmanager.OperatorYAML(ref.Global, amc, func(name, key string) (string, error) {
 		if !known[name+"/"+key] {
 			return "", fmt.Errorf("secret %s key %s is not a webhook reference of the environment", name, key)
 		}
@@ -205,10 +59,6 @@ func loaded(t *testing.T, e *env.Environment) *config.Config {
 	})
 	if err != nil {
 		t.Fatalf("operator conversion: %v", err)
-	}
-	b, err := yaml.Marshal(file)
-	if err != nil {
-		t.Fatal(err)
 	}
 	cfg, err := config.Load(string(b))
 	if err != nil {

@@ -65,7 +65,7 @@ func Defaults(e *env.Environment) []Named {
 		{alertmanager.ServiceName + "-rules", []monitoringv1.RuleGroup{alertmanagerRules(sel(alertmanager.ServiceName, ns))}},
 		{prometheusoperator.Name + "-rules", []monitoringv1.RuleGroup{operatorRules(sel(prometheusoperator.Name, ns))}},
 	}
-	k8s := []monitoringv1.RuleGroup{kubeletRules()}
+	k8s := []monitoringv1.RuleGroup{kubeletRules(), kubernetesResources(e.Monitoring.KubeStateMetrics.Enabled)}
 	if e.Monitoring.KubeStateMetrics.Enabled {
 		k8s = append(k8s, kubernetesApps(), kubernetesSystem(), kubernetesStorage())
 	}
@@ -257,6 +257,7 @@ func operatorRules(s string) monitoringv1.RuleGroup {
 func kubeletRules() monitoringv1.RuleGroup {
 	k := fmt.Sprintf(`job=%q`, prometheusoperator.KubeletJob)
 	free := `kubelet_volume_stats_available_bytes{` + k + `} / kubelet_volume_stats_capacity_bytes{` + k + `}`
+	freeInodes := `kubelet_volume_stats_inodes_free{` + k + `} / kubelet_volume_stats_inodes{` + k + `}`
 	return group("kubelet",
 		alert{
 			name:        "KubeletDown",
@@ -284,6 +285,25 @@ func kubeletRules() monitoringv1.RuleGroup {
 			severity:    "warning",
 			summary:     "PersistentVolume is filling up.",
 			description: `Based on recent sampling, the PersistentVolume claimed by {{ $labels.persistentvolumeclaim }} in namespace {{ $labels.namespace }} is expected to fill up within four days. Currently {{ $value | humanizePercentage }} is available.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubePersistentVolumeInodesFillingUp",
+			expr:        `(` + freeInodes + `) < 0.03 and kubelet_volume_stats_inodes_used{` + k + `} > 0`,
+			dur:         "1m",
+			severity:    "critical",
+			summary:     "PersistentVolumeInodes are filling up.",
+			description: `The PersistentVolume claimed by {{ $labels.persistentvolumeclaim }} in namespace {{ $labels.namespace }} only has {{ $value | humanizePercentage }} free inodes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name: "KubePersistentVolumeInodesFillingUp",
+			expr: `(` + freeInodes + `) < 0.15 and kubelet_volume_stats_inodes_used{` + k + `} > 0 ` +
+				`and predict_linear(kubelet_volume_stats_inodes_free{` + k + `}[6h], 4 * 24 * 3600) < 0`,
+			dur:         "1h",
+			severity:    "warning",
+			summary:     "PersistentVolumeInodes are filling up.",
+			description: `Based on recent sampling, the PersistentVolume claimed by {{ $labels.persistentvolumeclaim }} in namespace {{ $labels.namespace }} is expected to run out of inodes within four days. Currently {{ $value | humanizePercentage }} of its inodes are free.`,
 			area:        "kubernetes",
 		},
 	)
@@ -318,6 +338,155 @@ func kubernetesApps() monitoringv1.RuleGroup {
 			severity:    "warning",
 			summary:     "StatefulSet has not matched the expected number of replicas.",
 			description: `StatefulSet {{ $labels.namespace }}/{{ $labels.statefulset }} has not matched the expected number of replicas for longer than 15 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name: "KubePodNotReady",
+			// Job pods are left out: a Job's pod waits for its turn or
+			// fails on purpose, and KubeJobFailed and KubeJobNotCompleted
+			// watch Jobs.
+			expr: `max by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Unknown|Failed"}) > 0 ` +
+				`unless on (namespace, pod) kube_pod_owner{owner_kind="Job"}`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Pod has been in a non-ready state for more than 15 minutes.",
+			description: `Pod {{ $labels.namespace }}/{{ $labels.pod }} has been Pending, Unknown or Failed for longer than 15 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name: "KubeContainerWaiting",
+			// CrashLoopBackOff has KubePodCrashLooping, sooner.
+			expr:        `max by (namespace, pod, container, reason) (kube_pod_container_status_waiting_reason{reason!="CrashLoopBackOff"}) > 0`,
+			dur:         "1h",
+			severity:    "warning",
+			summary:     "Pod container waiting longer than 1 hour.",
+			description: `Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has been waiting ({{ $labels.reason }}) for longer than an hour.`,
+			area:        "kubernetes",
+		},
+		alert{
+			// The controller has not acted on the latest spec: typically a
+			// rollback that failed, or a controller that is down.
+			name:        "KubeDeploymentGenerationMismatch",
+			expr:        `kube_deployment_status_observed_generation != kube_deployment_metadata_generation`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Deployment generation mismatch due to possible roll-back.",
+			description: `Deployment generation for {{ $labels.namespace }}/{{ $labels.deployment }} does not match; this indicates that the Deployment has failed but has not been rolled back.`,
+			area:        "kubernetes",
+		},
+		alert{
+			// Progressing=False is what the controller sets when
+			// progressDeadlineSeconds passes without progress.
+			name:        "KubeDeploymentRolloutStuck",
+			expr:        `kube_deployment_status_condition{condition="Progressing",status="false"} != 0`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Deployment rollout is not progressing.",
+			description: `Rollout of deployment {{ $labels.namespace }}/{{ $labels.deployment }} is not progressing for longer than 15 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeStatefulSetGenerationMismatch",
+			expr:        `kube_statefulset_status_observed_generation != kube_statefulset_metadata_generation`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "StatefulSet generation mismatch due to possible roll-back.",
+			description: `StatefulSet generation for {{ $labels.namespace }}/{{ $labels.statefulset }} does not match; this indicates that the StatefulSet has failed but has not been rolled back.`,
+			area:        "kubernetes",
+		},
+		alert{
+			// An update is pending (the current and update revisions
+			// differ), pods are not all at the update revision, and none
+			// has moved to it for 5 minutes.
+			name: "KubeStatefulSetUpdateNotRolledOut",
+			expr: `(max by (namespace, statefulset) (kube_statefulset_status_current_revision ` +
+				`unless on (namespace, statefulset, revision) kube_statefulset_status_update_revision) ` +
+				`and on (namespace, statefulset) (kube_statefulset_replicas != kube_statefulset_status_replicas_updated)) ` +
+				`unless on (namespace, statefulset) (changes(kube_statefulset_status_replicas_updated[5m]) > 0)`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "StatefulSet update has not been rolled out.",
+			description: `StatefulSet {{ $labels.namespace }}/{{ $labels.statefulset }} update has not been rolled out.`,
+			area:        "kubernetes",
+		},
+		alert{
+			// Any of: pods missing, pods where they must not run, pods on
+			// an old template, pods not available; and no pod updated for
+			// 5 minutes.
+			name: "KubeDaemonSetRolloutStuck",
+			expr: `(kube_daemonset_status_current_number_scheduled != kube_daemonset_status_desired_number_scheduled ` +
+				`or kube_daemonset_status_number_misscheduled != 0 ` +
+				`or kube_daemonset_status_updated_number_scheduled != kube_daemonset_status_desired_number_scheduled ` +
+				`or kube_daemonset_status_number_available != kube_daemonset_status_desired_number_scheduled) ` +
+				`unless (changes(kube_daemonset_status_updated_number_scheduled[5m]) > 0)`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "DaemonSet rollout is stuck.",
+			description: `DaemonSet {{ $labels.namespace }}/{{ $labels.daemonset }} has not finished or progressed for at least 15 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeDaemonSetNotScheduled",
+			expr:        `kube_daemonset_status_desired_number_scheduled - kube_daemonset_status_current_number_scheduled > 0`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "DaemonSet pods are not scheduled.",
+			description: `{{ $value }} pods of DaemonSet {{ $labels.namespace }}/{{ $labels.daemonset }} are not scheduled.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeDaemonSetMisScheduled",
+			expr:        `kube_daemonset_status_number_misscheduled > 0`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "DaemonSet pods are misscheduled.",
+			description: `{{ $value }} pods of DaemonSet {{ $labels.namespace }}/{{ $labels.daemonset }} are running where they are not supposed to run.`,
+			area:        "kubernetes",
+		},
+		alert{
+			// Only Jobs still running: a finished Job keeps its start time.
+			name: "KubeJobNotCompleted",
+			expr: `time() - max by (namespace, job_name) (kube_job_status_start_time ` +
+				`and on (namespace, job_name) (kube_job_status_active > 0)) > 43200`,
+			severity:    "warning",
+			summary:     "Job did not complete in time.",
+			description: `Job {{ $labels.namespace }}/{{ $labels.job_name }} is taking more than 12 hours to complete.`,
+			area:        "kubernetes",
+		},
+		alert{
+			// Only when the HPA wants a count it may have (within its
+			// bounds) and the count has not moved for 15 minutes: the
+			// workload cannot scale, e.g. for lack of capacity.
+			name: "KubeHpaReplicasMismatch",
+			expr: `(kube_horizontalpodautoscaler_status_desired_replicas != kube_horizontalpodautoscaler_status_current_replicas) ` +
+				`and (kube_horizontalpodautoscaler_status_desired_replicas >= kube_horizontalpodautoscaler_spec_min_replicas) ` +
+				`and (kube_horizontalpodautoscaler_status_desired_replicas <= kube_horizontalpodautoscaler_spec_max_replicas) ` +
+				`unless (changes(kube_horizontalpodautoscaler_status_current_replicas[15m]) > 0)`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "HPA has not matched desired number of replicas.",
+			description: `HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has not matched the desired number of replicas for longer than 15 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			// An HPA whose minimum is its maximum is a fixed size by
+			// choice, always "maxed out": not worth an alert.
+			name: "KubeHpaMaxedOut",
+			expr: `kube_horizontalpodautoscaler_status_current_replicas >= kube_horizontalpodautoscaler_spec_max_replicas ` +
+				`and kube_horizontalpodautoscaler_spec_max_replicas > kube_horizontalpodautoscaler_spec_min_replicas`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "HPA is running at max replicas.",
+			description: `HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has been running at max replicas for longer than 15 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubePdbNotEnoughHealthyPods",
+			expr:        `kube_poddisruptionbudget_status_desired_healthy - kube_poddisruptionbudget_status_current_healthy > 0`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "PodDisruptionBudget has not enough healthy pods.",
+			description: `PDB {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }} expects {{ $value }} more healthy pods: voluntary evictions (node drains) are blocked.`,
 			area:        "kubernetes",
 		},
 		alert{

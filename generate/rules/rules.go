@@ -16,10 +16,15 @@
 //   - Alertmanager: failed reloads, failed notifications, cluster members
 //     that disagree;
 //   - the Prometheus Operator: reconcile errors, failed syncs, not ready;
-//   - Kubernetes: kubelet down and volumes filling up (from the kubelet),
-//     and, when kube-state-metrics runs, nodes not ready, pods crash
-//     looping, Deployments and StatefulSets short of replicas, failed Jobs
-//     and failed or pending PersistentVolumes.
+//   - Kubernetes: kubelet down, volumes running out of space or inodes
+//     (from the kubelet) and CPU throttling (from cAdvisor), and, when
+//     kube-state-metrics runs, nodes not ready; pods not ready, crash
+//     looping or with containers waiting; Deployments, StatefulSets and
+//     DaemonSets short of replicas, behind their spec or stuck in a
+//     rollout; Jobs failed or running too long; HPAs maxed out or unable
+//     to scale; PodDisruptionBudgets blocking drains; requests and quotas
+//     beyond node capacity (with the requests' recording rules); quotas
+//     running full; and failed or pending PersistentVolumes.
 //
 // Every rule an example (or a variant of one) renders, here or in a
 // component's package, runs in promtool's unit tests (promtool_test.go explains how): a rule without a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 )
 
 // day2Env is the example the day-2 sequence changes: it has every component
@@ -29,6 +31,11 @@ type day2Step struct {
 	name  string
 	edits []edit
 	check func(t *testing.T, f *fleet)
+	// broken, when set, names the Kustomization that inject breaks: it must
+	// fail with the API server's message, what depends on it must wait, and
+	// everything else must reconcile.
+	broken string
+	inject func(t *testing.T, out string)
 }
 
 // obj is a cluster object by resource, namespace and name.
@@ -125,6 +132,11 @@ func day2Steps() []day2Step {
 			},
 		},
 		{
+			name:   "broken-node-layer",
+			broken: day2Env + "-node",
+			inject: injectInvalidConfigMap(filepath.Join("envs", day2Env, "node")),
+		},
+		{
 			// KNOWN TO FAIL until Vigil handles immutable StorageClass
 			// parameters (issue 8): the API server answers "parameters:
 			// Invalid value: null: field is immutable".
@@ -183,7 +195,15 @@ func TestDay2(t *testing.T) {
 			out := filepath.Join(p.work, fmt.Sprintf("day2-%d", i+1))
 			render(t, p, filepath.Join(ws, "environments", day2Env), out)
 			start := time.Now()
+			if step.inject != nil {
+				step.inject(t, out)
+			}
 			f.publish(t, out, "day 2: "+step.name)
+			if step.broken != "" {
+				f.waitBroken(t, step.broken, brokenName, 3*time.Minute)
+				t.Logf("%s failed as expected, dependents waited, in %s", step.broken, time.Since(start).Round(100*time.Millisecond))
+				return
+			}
 			f.waitReady(t, 3*time.Minute)
 			f.checkInventory(t, out)
 			step.check(t, f)
@@ -193,4 +213,135 @@ func TestDay2(t *testing.T) {
 			break // later steps start from a cluster in an unknown state
 		}
 	}
+}
+
+// brokenName is a name the API server refuses (not a DNS-1123 subdomain);
+// kustomize builds it happily, so only the cluster can catch it.
+const brokenName = "vigil-e2e-Broken"
+
+// injectInvalidConfigMap adds an object the API server rejects to the
+// kustomization at dir (relative to the render), in the test's copy only.
+func injectInvalidConfigMap(dir string) func(t *testing.T, out string) {
+	return func(t *testing.T, out string) {
+		t.Helper()
+		cm := map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": brokenName, "namespace": "default"}, "data": map[string]any{"a": "b"}}
+		data, err := yaml.Marshal(cm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, dir, "broken.yaml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		kpath := filepath.Join(out, dir, "kustomization.yaml")
+		raw, err := os.ReadFile(kpath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k map[string]any
+		if err := yaml.Unmarshal(raw, &k); err != nil {
+			t.Fatal(err)
+		}
+		res, _ := k["resources"].([]any)
+		k["resources"] = append(res, "broken.yaml")
+		if raw, err = yaml.Marshal(k); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(kpath, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitBroken waits until the broken Kustomization reports the API server's
+// refusal (its message names want) and every other Kustomization that does
+// not depend on it, directly or not, is Ready at the new revision; then it
+// checks that those that do depend on it did not apply the new revision.
+func (f *fleet) waitBroken(t *testing.T, broken, want string, timeout time.Duration) {
+	t.Helper()
+	var dependents map[string]bool
+	var list *unstructured.UnstructuredList
+	err := poll(f.ctx, timeout, func() (bool, string, error) {
+		var err error
+		list, err = f.c.status.Resource(gvrKustomization).Namespace(fluxNamespace).List(f.ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		dependents = dependentsOf(list, broken)
+		var waiting []string
+		for i := range list.Items {
+			k := &list.Items[i]
+			status, reason, msg := conditionDetail(k, "Ready")
+			path, _, _ := unstructured.NestedString(k.Object, "spec", "path")
+			applied, _, _ := unstructured.NestedString(k.Object, "status", "lastAppliedRevision")
+			current := !strings.HasPrefix(path, "./deploy/") || strings.HasSuffix(applied, f.rev)
+			switch {
+			case k.GetName() == broken:
+				if status != "False" || !strings.Contains(msg, want) {
+					waiting = append(waiting, fmt.Sprintf("%s to fail naming %s (now %s %s: %s)", broken, want, status, reason, firstLine(msg)))
+				}
+			case dependents[k.GetName()]:
+			case status != "True" || !current:
+				waiting = append(waiting, fmt.Sprintf("%s (%s %s: %s)", k.GetName(), status, reason, firstLine(msg)))
+			}
+		}
+		return len(waiting) == 0, "waiting for " + strings.Join(waiting, "; "), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range list.Items {
+		k := &list.Items[i]
+		if !dependents[k.GetName()] {
+			continue
+		}
+		if applied, _, _ := unstructured.NestedString(k.Object, "status", "lastAppliedRevision"); strings.HasSuffix(applied, f.rev) {
+			t.Errorf("%s applied revision %s although %s, which it depends on, failed", k.GetName(), f.rev[:8], broken)
+		}
+	}
+	_, _, msg := conditionDetail(find(list, broken), "Ready")
+	t.Logf("%s: %s; waiting as they should: %v", broken, firstLine(msg), keys(dependents))
+}
+
+// dependentsOf returns the Kustomizations that depend on name, directly or not.
+func dependentsOf(list *unstructured.UnstructuredList, name string) map[string]bool {
+	deps := map[string][]string{}
+	for _, k := range list.Items {
+		ds, _, _ := unstructured.NestedSlice(k.Object, "spec", "dependsOn")
+		for _, d := range ds {
+			if m, ok := d.(map[string]any); ok {
+				deps[k.GetName()] = append(deps[k.GetName()], fmt.Sprint(m["name"]))
+			}
+		}
+	}
+	out := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for k, ds := range deps {
+			for _, d := range ds {
+				if (d == name || out[d]) && !out[k] {
+					out[k], changed = true, true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func find(list *unstructured.UnstructuredList, name string) *unstructured.Unstructured {
+	for i := range list.Items {
+		if list.Items[i].GetName() == name {
+			return &list.Items[i]
+		}
+	}
+	return &unstructured.Unstructured{Object: map[string]any{}}
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -92,6 +92,7 @@ func TestEnvironments(t *testing.T) {
 				f.bootstrap(t, out)
 				f.waitReady(t, 5*time.Minute)
 				f.checkInventory(t, out)
+				checkECKOperator(t, ctx, c)
 			})
 		})
 	}
@@ -593,4 +594,42 @@ func (f *fleet) checkInventory(t *testing.T, out string) {
 // inventoryID is Flux's inventory entry id (cli-utils ObjMetadata) without the version.
 func inventoryID(ns, name, group, kind string) string {
 	return strings.Join([]string{ns, name, group, kind}, "_")
+}
+
+// checkECKOperator checks the operator the ECK chart installed through the
+// HelmRelease: restricted PodSecurity (its pod template dry-run as a
+// PodTemplate in a namespace that warns at restricted must draw no warning)
+// and no CPU limit (the chart's default one is removed by Vigil).
+func checkECKOperator(t *testing.T, ctx context.Context, c *cluster) {
+	t.Helper()
+	sts, err := c.status.Resource(gvrStatefulSet).Namespace("elastic-system").Get(ctx, "elastic-operator", metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("the ECK operator StatefulSet from the chart: %v", err)
+		return
+	}
+	containers, _, _ := unstructured.NestedSlice(sts.Object, "spec", "template", "spec", "containers")
+	for _, ci := range containers {
+		cm, _ := ci.(map[string]any)
+		if cpu, found, _ := unstructured.NestedFieldNoCopy(cm, "resources", "limits", "cpu"); found {
+			t.Errorf("ECK operator container %v has a CPU limit %v", cm["name"], cpu)
+		}
+	}
+	nss, err := c.status.Resource(gvrNamespace).List(ctx, metav1.ListOptions{LabelSelector: "pod-security.kubernetes.io/warn=restricted"})
+	if err != nil || len(nss.Items) == 0 {
+		t.Errorf("no namespace warns at restricted to check the ECK operator in: %v", err)
+		return
+	}
+	tmpl, _, _ := unstructured.NestedMap(sts.Object, "spec", "template")
+	pt := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "PodTemplate",
+		"metadata": map[string]any{"name": "eck-operator-check", "namespace": nss.Items[0].GetName()},
+		"template": tmpl,
+	}}
+	warns, err := c.apply(ctx, pt, true)
+	if err != nil {
+		t.Errorf("ECK operator pod template: %v", err)
+	}
+	for _, w := range warns {
+		t.Errorf("ECK operator pod template: warning: %s", w)
+	}
 }

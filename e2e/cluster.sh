@@ -165,8 +165,9 @@ up() {
 case ${1:-} in
 up)
 	[[ -n ${2:-} ]] || { echo "usage: $0 up RUN_DIR" >&2; exit 2; }
-	# A failed start leaves nothing running behind.
-	trap 'down "$2"' ERR INT TERM
+	# A failed or interrupted start leaves nothing running behind.
+	trap 'rc=$?; ((rc == 0)) || down "$2"' EXIT
+	trap 'exit 130' INT TERM
 	up "$2"
 	;;
 down)

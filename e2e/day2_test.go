@@ -173,7 +173,7 @@ func TestDay2(t *testing.T) {
 	out := filepath.Join(p.work, "day2-0")
 	render(t, p, filepath.Join(ws, "environments", day2Env), out)
 	f.publish(t, out, "day 2: initial render")
-	f.bootstrap(t, out)
+	f.bootstrap(t)
 	f.waitReady(t, 5*time.Minute)
 	f.checkInventory(t, out)
 

@@ -89,7 +89,7 @@ func TestEnvironments(t *testing.T) {
 			t.Run("flux", func(t *testing.T) {
 				f := newFleet(t, ctx, c, p, env)
 				f.publish(t, out, "render "+env)
-				f.bootstrap(t, out)
+				f.bootstrap(t)
 				f.waitReady(t, 5*time.Minute)
 				f.checkInventory(t, out)
 				checkECKOperator(t, ctx, c)
@@ -450,21 +450,26 @@ func rewriteURLs(root string) error {
 	})
 }
 
-// bootstrap does what `flux bootstrap` would: the flux-system namespace and
-// GitRepository, and the environment's cluster directory applied once.
-func (f *fleet) bootstrap(t *testing.T, out string) {
+// bootstrap does what `flux bootstrap` would: the flux-system namespace,
+// the GitRepository of the fleet and a root Kustomization that applies the
+// environment's cluster directory (and so follows its changes).
+func (f *fleet) bootstrap(t *testing.T) {
 	t.Helper()
-	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fluxNamespace}}}
-	gr := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-		"metadata": map[string]any{"name": gitRepositoryName, "namespace": fluxNamespace},
-		"spec":     map[string]any{"interval": "10m", "url": gitURL("fleet"), "ref": map[string]any{"branch": "main"}},
-	}}
-	objs, err := buildKustomization(filepath.Join(f.work, "deploy", "clusters", f.env))
-	if err != nil {
-		t.Fatal(err)
+	objs := []*unstructured.Unstructured{
+		{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fluxNamespace}}},
+		{Object: map[string]any{
+			"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+			"metadata": map[string]any{"name": gitRepositoryName, "namespace": fluxNamespace},
+			"spec":     map[string]any{"interval": "10m", "url": gitURL("fleet"), "ref": map[string]any{"branch": "main"}},
+		}},
+		{Object: map[string]any{
+			"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+			"metadata": map[string]any{"name": "flux-system", "namespace": fluxNamespace},
+			"spec": map[string]any{"interval": "10m", "path": "./deploy/clusters/" + f.env, "prune": true,
+				"sourceRef": map[string]any{"kind": "GitRepository", "name": gitRepositoryName}},
+		}},
 	}
-	for _, o := range append([]*unstructured.Unstructured{ns, gr}, objs...) {
+	for _, o := range objs {
 		if _, err := f.c.apply(f.ctx, o, false); err != nil {
 			t.Fatalf("bootstrap %s: %v", describe(o), err)
 		}

@@ -22,6 +22,11 @@ BASE=${E2E_PORT_BASE:-26000}
 ETCD_PORT=$((BASE + 379)) ETCD_PEER_PORT=$((BASE + 380)) APISERVER_PORT=$((BASE + 443))
 GIT_PORT=$((BASE + 80)) STORAGE_PORT=$((BASE + 90))
 
+# E2E_CONTROLLERS narrows the Flux controllers started (the test then skips
+# what needs the missing ones); default all three.
+CONTROLLERS=" ${E2E_CONTROLLERS-source-controller kustomize-controller helm-controller} "
+has() { [[ $CONTROLLERS == *" $1 "* ]]; }
+
 # Stop order: whatever talks to the apiserver, then the apiserver, then etcd.
 STOP_ORDER=(helm-controller kustomize-controller source-controller gitserver kube-apiserver etcd)
 
@@ -102,8 +107,11 @@ up() {
 	for port in $ETCD_PORT $ETCD_PEER_PORT $APISERVER_PORT $GIT_PORT $STORAGE_PORT; do
 		port_free "$port" || { log "port $port is in use (a previous run? try: e2e/cluster.sh down RUN_DIR)"; return 1; }
 	done
-	for b in "kube-apiserver-$K8S_VERSION" "source-controller-$SOURCE_CONTROLLER_VERSION" \
-		"kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION" "helm-controller-$HELM_CONTROLLER_VERSION" gitserver; do
+	local want=("kube-apiserver-$K8S_VERSION" gitserver)
+	has source-controller && want+=("source-controller-$SOURCE_CONTROLLER_VERSION")
+	has kustomize-controller && want+=("kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION")
+	has helm-controller && want+=("helm-controller-$HELM_CONTROLLER_VERSION")
+	for b in "${want[@]}"; do
 		[[ -x $BIN/$b ]] || { log "$BIN/$b missing: run e2e/build.sh"; return 1; }
 	done
 	command -v etcd >/dev/null || { log "etcd missing: run e2e/build.sh etcd (Debian etcd-server)"; return 1; }
@@ -144,20 +152,31 @@ up() {
 	export KUBECONFIG=$run/kubeconfig RUNTIME_NAMESPACE=flux-system
 	local common=(--enable-leader-election=false --watch-all-namespaces=true --log-level=info --log-encoding=json)
 	mkdir -p "$run/source-storage"
-	"$BIN/source-controller-$SOURCE_CONTROLLER_VERSION" "${common[@]}" --storage-path="$run/source-storage" \
-		--storage-addr="127.0.0.1:$STORAGE_PORT" --storage-adv-addr="127.0.0.1:$STORAGE_PORT" \
-		--metrics-addr="127.0.0.1:$((BASE + 91))" --health-addr="127.0.0.1:$((BASE + 92))" >"$run/source-controller.log" 2>&1 &
-	echo $! >"$run/source-controller.pid"
-	# --requeue-dependency: the default 30s makes a 7-layer chain crawl.
-	"$BIN/kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION" "${common[@]}" --requeue-dependency=2s \
-		--metrics-addr="127.0.0.1:$((BASE + 93))" --health-addr="127.0.0.1:$((BASE + 94))" >"$run/kustomize-controller.log" 2>&1 &
-	echo $! >"$run/kustomize-controller.pid"
-	"$BIN/helm-controller-$HELM_CONTROLLER_VERSION" "${common[@]}" --requeue-dependency=2s \
-		--metrics-addr="127.0.0.1:$((BASE + 95))" --health-addr="127.0.0.1:$((BASE + 96))" >"$run/helm-controller.log" 2>&1 &
-	echo $! >"$run/helm-controller.pid"
-	wait_for source-controller "$run" curl -sf "http://127.0.0.1:$((BASE + 92))/readyz"
-	wait_for kustomize-controller "$run" curl -sf "http://127.0.0.1:$((BASE + 94))/readyz"
-	wait_for helm-controller "$run" curl -sf "http://127.0.0.1:$((BASE + 96))/readyz"
+	local c health
+	for c in source-controller kustomize-controller helm-controller; do
+		has "$c" || continue
+		case $c in
+		source-controller)
+			health=$((BASE + 92))
+			"$BIN/$c-$SOURCE_CONTROLLER_VERSION" "${common[@]}" --storage-path="$run/source-storage" \
+				--storage-addr="127.0.0.1:$STORAGE_PORT" --storage-adv-addr="127.0.0.1:$STORAGE_PORT" \
+				--metrics-addr="127.0.0.1:$((BASE + 91))" --health-addr="127.0.0.1:$health" >"$run/$c.log" 2>&1 &
+			;;
+		kustomize-controller)
+			# --requeue-dependency: the default 30s makes a 7-layer chain crawl.
+			health=$((BASE + 94))
+			"$BIN/$c-$KUSTOMIZE_CONTROLLER_VERSION" "${common[@]}" --requeue-dependency=2s \
+				--metrics-addr="127.0.0.1:$((BASE + 93))" --health-addr="127.0.0.1:$health" >"$run/$c.log" 2>&1 &
+			;;
+		helm-controller)
+			health=$((BASE + 96))
+			"$BIN/$c-$HELM_CONTROLLER_VERSION" "${common[@]}" --requeue-dependency=2s \
+				--metrics-addr="127.0.0.1:$((BASE + 95))" --health-addr="127.0.0.1:$health" >"$run/$c.log" 2>&1 &
+			;;
+		esac
+		echo $! >"$run/$c.pid"
+		wait_for "$c" "$run" curl -sf "http://127.0.0.1:$health/readyz"
+	done
 	log "up in $((SECONDS - start))s: apiserver https://127.0.0.1:$APISERVER_PORT, git http://127.0.0.1:$GIT_PORT"
 	echo "$run/kubeconfig"
 }

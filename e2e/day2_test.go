@@ -159,6 +159,7 @@ func day2Steps() []day2Step {
 // rendered, committed and reconciled by Flux to Ready with its effect checked
 // and with the Flux inventory equal to the render, so nothing is lost or left.
 func TestDay2(t *testing.T) {
+	skipWithoutFlux(t)
 	p := setup(t)
 	ctx := t.Context()
 	// A private copy of the CUE module (cue.mod and environments/) to edit.

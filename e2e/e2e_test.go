@@ -120,6 +120,11 @@ func skipWithoutFlux(t *testing.T) {
 // and the upstream ones Vigil references (prepared by e2e/upstream.sh).
 func installCRDs(t *testing.T, ctx context.Context, c *cluster, p paths) {
 	t.Helper()
+	// flux-system holds the Flux objects of every render.
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fluxNamespace}}}
+	if _, err := c.apply(ctx, ns, false); err != nil {
+		t.Fatal(err)
+	}
 	var crds []*unstructured.Unstructured
 	for _, ctrl := range []string{"source-controller@" + fluxVersion, "kustomize-controller@" + fluxVersion, "helm-controller@" + helmCtrlVersion} {
 		// The controllers' module zips (in the module cache since e2e/build.sh) hold their CRDs.

@@ -280,11 +280,15 @@ func buildKustomization(dir string) ([]*unstructured.Unstructured, error) {
 	}
 	var objs []*unstructured.Unstructured
 	for _, r := range resMap.Resources() {
-		m, err := r.Map()
+		data, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
+		obj, err := decodeObject(data)
+		if err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		}
+		objs = append(objs, obj)
 	}
 	return objs, nil
 }
@@ -309,16 +313,31 @@ func readYAMLDir(dir string) ([]*unstructured.Unstructured, error) {
 			if len(bytes.TrimSpace(doc)) == 0 {
 				continue
 			}
-			var m map[string]any
-			if err := yaml.Unmarshal(doc, &m); err != nil {
+			j, err := yaml.YAMLToJSON(doc)
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f, err)
 			}
-			if len(m) > 0 {
-				objs = append(objs, &unstructured.Unstructured{Object: m})
+			if string(bytes.TrimSpace(j)) == "null" {
+				continue
 			}
+			obj, err := decodeObject(j)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			objs = append(objs, obj)
 		}
 	}
 	return objs, nil
+}
+
+// decodeObject decodes JSON the way client-go does (integers as int64), so
+// that unstructured's helpers work on the result.
+func decodeObject(data []byte) (*unstructured.Unstructured, error) {
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 // statusWriter stands in for the kubelet and kube-controller-manager, which

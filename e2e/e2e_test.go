@@ -120,6 +120,7 @@ func skipWithoutFlux(t *testing.T) {
 // and the upstream ones Vigil references (prepared by e2e/upstream.sh).
 func installCRDs(t *testing.T, ctx context.Context, c *cluster, p paths) {
 	t.Helper()
+	start := time.Now()
 	// flux-system holds the Flux objects of every render.
 	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fluxNamespace}}}
 	if _, err := c.apply(ctx, ns, false); err != nil {
@@ -161,7 +162,7 @@ func installCRDs(t *testing.T, ctx context.Context, c *cluster, p paths) {
 	if err := c.waitCRDs(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d CRDs established (Flux, ECK %s, prometheus-operator %s; spark-operator's are not available offline)", len(crds), eckVersion, promOpVersion)
+	t.Logf("%d CRDs established in %s (Flux, ECK %s, prometheus-operator %s; spark-operator's are not available offline)", len(crds), time.Since(start).Round(100*time.Millisecond), eckVersion, promOpVersion)
 }
 
 // strictApply applies every rendered object server-side with strict field

@@ -111,10 +111,11 @@ func startCluster(t *testing.T, p paths, dir string) *cluster {
 	start := time.Now()
 	out, err := run(p.repo, script, "up", dir)
 	t.Cleanup(func() {
+		stop := time.Now()
 		if out, err := run(p.repo, script, "down", dir); err != nil {
 			t.Errorf("stopping the cluster: %v", err)
-		} else if s := strings.TrimSpace(out); s != "" {
-			t.Log(s)
+		} else {
+			t.Logf("control plane stopped in %s %s", time.Since(stop).Round(100*time.Millisecond), strings.TrimSpace(out))
 		}
 	})
 	if err != nil {

@@ -111,14 +111,14 @@ func day2Steps() []day2Step {
 		{
 			name: "spark-image-bump",
 			// The History Server's image follows spark.version.
-			edits: []edit{{env, "spark: {\n", "spark: {\n\tversion: \"4.0.5\"\n"}},
+			edits: []edit{{env, "spark: {\n", "spark: {\n\tversion: \"4.1.2\"\n"}},
 			check: func(t *testing.T, f *fleet) {
 				d := f.get(t, historyDep)
 				if d == nil {
 					t.Fatal("Deployment spark-operator/spark-history-server missing")
 				}
-				if img := nested(d, "spec", "template", "spec", "containers"); !strings.Contains(img, "4.0.5") {
-					t.Errorf("spark-history-server containers %s: want the 4.0.5 image", img)
+				if img := nested(d, "spec", "template", "spec", "containers"); !strings.Contains(img, "4.1.2") {
+					t.Errorf("spark-history-server containers %s: want the 4.1.2 image", img)
 				}
 			},
 		},
@@ -162,9 +162,9 @@ func TestDay2(t *testing.T) {
 	skipWithoutFlux(t)
 	p := setup(t)
 	ctx := t.Context()
-	// A private copy of the CUE module (cue.mod and environments/) to edit.
+	// A private copy of the CUE module (cue.mod, schema/, environments/) to edit.
 	ws := filepath.Join(p.work, "workspace")
-	for _, d := range []string{"cue.mod", "environments"} {
+	for _, d := range []string{"cue.mod", "environments", "schema"} {
 		mustRun(t, "", "mkdir", "-p", ws)
 		mustRun(t, "", "cp", "-r", filepath.Join(p.repo, d), filepath.Join(ws, d))
 	}

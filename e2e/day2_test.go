@@ -36,6 +36,8 @@ type day2Step struct {
 	// everything else must reconcile.
 	broken string
 	inject func(t *testing.T, out string)
+	// knownIssue explains, in the test's output, why a step fails today.
+	knownIssue string
 }
 
 // obj is a cluster object by resource, namespace and name.
@@ -140,7 +142,10 @@ func day2Steps() []day2Step {
 			// KNOWN TO FAIL until Vigil handles immutable StorageClass
 			// parameters (issue 8): the API server answers "parameters:
 			// Invalid value: null: field is immutable".
-			name:  "flasharray-fstype-ext4",
+			name: "flasharray-fstype-ext4",
+			knownIssue: "fails until Vigil marks StorageClasses for replacement on immutable changes " +
+				"(kustomize.toolkit.fluxcd.io/force: enabled); today the API server refuses the new parameters " +
+				"and the storage layer, and all that depends on it, stays not Ready",
 			edits: []edit{{env, "audit: enabled: true\n", "audit: enabled: true\nstorage: backends: flasharray: flasharray: fsType: \"ext4\"\n"}},
 			check: func(t *testing.T, f *fleet) {
 				sc := f.get(t, blockClass)
@@ -180,6 +185,9 @@ func TestDay2(t *testing.T) {
 
 	for i, step := range day2Steps() {
 		ok := t.Run(step.name, func(t *testing.T) {
+			if step.knownIssue != "" {
+				t.Logf("KNOWN ISSUE (issue 8): this step %s", step.knownIssue)
+			}
 			for _, e := range step.edits {
 				path := filepath.Join(ws, e.file)
 				data, err := os.ReadFile(path)

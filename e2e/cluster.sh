@@ -5,7 +5,8 @@
 # processes. There is no kubelet and no controller-manager: nothing runs pods,
 # and the test writes workload status itself.
 #
-#   e2e/cluster.sh up   RUN_DIR   start everything; prints the kubeconfig path
+#   e2e/cluster.sh up   RUN_DIR   start etcd, kube-apiserver and the git server; prints the kubeconfig path
+#   e2e/cluster.sh controllers RUN_DIR   start the Flux controllers (once their CRDs are installed)
 #   e2e/cluster.sh down RUN_DIR   stop what RUN_DIR/*.pid names: clients first,
 #                                 etcd last (an apiserver without etcd hangs on SIGTERM)
 #
@@ -149,6 +150,14 @@ up() {
 	echo $! >"$run/gitserver.pid"
 	wait_for gitserver "$run" curl -sf -o /dev/null "http://127.0.0.1:$GIT_PORT/files/"
 
+	log "up in $((SECONDS - start))s: apiserver https://127.0.0.1:$APISERVER_PORT, git http://127.0.0.1:$GIT_PORT"
+	echo "$run/kubeconfig"
+}
+
+# controllers starts the Flux controllers; they need their CRDs installed
+# (the test installs them from the controllers' module zips).
+controllers() {
+	local run=$1
 	export KUBECONFIG=$run/kubeconfig RUNTIME_NAMESPACE=flux-system
 	local common=(--enable-leader-election=false --watch-all-namespaces=true --log-level=info --log-encoding=json)
 	mkdir -p "$run/source-storage"
@@ -177,21 +186,17 @@ up() {
 		echo $! >"$run/$c.pid"
 		wait_for "$c" "$run" curl -sf "http://127.0.0.1:$health/readyz"
 	done
-	log "up in $((SECONDS - start))s: apiserver https://127.0.0.1:$APISERVER_PORT, git http://127.0.0.1:$GIT_PORT"
-	echo "$run/kubeconfig"
 }
 
+RUN_DIR=${2:-}
+[[ -n $RUN_DIR ]] || { echo "usage: $0 up|controllers|down RUN_DIR" >&2; exit 2; }
 case ${1:-} in
-up)
-	[[ -n ${2:-} ]] || { echo "usage: $0 up RUN_DIR" >&2; exit 2; }
+up | controllers)
 	# A failed or interrupted start leaves nothing running behind.
-	trap 'rc=$?; ((rc == 0)) || down "$2"' EXIT
+	trap 'rc=$?; ((rc == 0)) || down "$RUN_DIR"' EXIT
 	trap 'exit 130' INT TERM
-	up "$2"
+	"$1" "$RUN_DIR"
 	;;
-down)
-	[[ -n ${2:-} ]] || { echo "usage: $0 down RUN_DIR" >&2; exit 2; }
-	down "$2"
-	;;
-*) echo "usage: $0 up|down RUN_DIR" >&2; exit 2 ;;
+down) down "$RUN_DIR" ;;
+*) echo "usage: $0 up|controllers|down RUN_DIR" >&2; exit 2 ;;
 esac

@@ -162,6 +162,7 @@ func installCRDs(t *testing.T, ctx context.Context, c *cluster, p paths) {
 	if err := c.waitCRDs(ctx); err != nil {
 		t.Fatal(err)
 	}
+	c.startControllers(t)
 	t.Logf("%d CRDs established in %s (Flux, ECK %s, prometheus-operator %s; spark-operator's are not available offline)", len(crds), time.Since(start).Round(100*time.Millisecond), eckVersion, promOpVersion)
 }
 
@@ -379,6 +380,9 @@ func newFleet(t *testing.T, ctx context.Context, c *cluster, p paths, env string
 		"spark-operator":      {"spark-operator-crds-" + sparkOpVersion, sparkOpVersion},
 	} {
 		w := filepath.Join(c.dir, "upstream-work", repo)
+		if err := os.MkdirAll(filepath.Dir(w), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		mustRun(t, "", "cp", "-r", filepath.Join(p.cache, "upstream", src.dir), w)
 		gitInit(t, w)
 		gitCommit(t, w, "upstream "+src.tag)
@@ -460,10 +464,11 @@ func rewriteURLs(root string) error {
 		if err != nil {
 			return err
 		}
-		var obj map[string]any
-		if err := yaml.Unmarshal(data, &obj); err != nil {
+		var doc any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		obj, _ := doc.(map[string]any) // JSON 6902 patches are lists
 		api, _ := obj["apiVersion"].(string)
 		spec, _ := obj["spec"].(map[string]any)
 		if !strings.HasPrefix(api, "source.toolkit.fluxcd.io/") || spec == nil || spec["url"] == nil {

@@ -101,6 +101,18 @@ type cluster struct {
 	warnings *warningLog
 	// status is a client without the warning log, for the status writer.
 	status dynamic.Interface
+	script string // cluster.sh
+}
+
+// startControllers starts the Flux controllers, which need their CRDs.
+func (c *cluster) startControllers(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	if out, err := run(filepath.Dir(c.script), c.script, "controllers", c.dir); err != nil {
+		t.Fatalf("starting the Flux controllers: %v", err)
+	} else {
+		t.Logf("Flux controllers up in %s %s", time.Since(start).Round(100*time.Millisecond), strings.TrimSpace(out))
+	}
 }
 
 // startCluster starts a fresh control plane in dir and stops it when the
@@ -127,7 +139,7 @@ func startCluster(t *testing.T, p paths, dir string) *cluster {
 		t.Fatal(err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
-	c := &cluster{t: t, dir: dir, warnings: &warningLog{}}
+	c := &cluster{t: t, dir: dir, warnings: &warningLog{}, script: script}
 	statusCfg := rest.CopyConfig(cfg)
 	statusCfg.WarningHandler = rest.NoWarnings{}
 	cfg.WarningHandler = c.warnings

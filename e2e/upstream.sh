@@ -48,7 +48,14 @@ eck_crds() {
 eck_chart() {
 	local src; src=$(moddir "github.com/elastic/cloud-on-k8s/v3@v$ECK_VERSION")
 	local tgz=eck-operator-$ECK_VERSION.tgz
-	tar -C "$src/deploy" --owner=0 --group=0 --mode=u+w -czf "$1/$tgz" eck-operator
+	# Package as `helm package` does, honouring .helmignore: the chart's
+	# templates/tests hold helm-unittest files that are no templates.
+	local excludes=() pattern
+	while IFS= read -r pattern || [[ -n $pattern ]]; do # the last line may lack a newline
+		pattern=${pattern%/}
+		[[ -z $pattern || $pattern == \#* ]] || excludes+=("--exclude=eck-operator/$pattern" "--exclude=$pattern")
+	done <"$src/deploy/eck-operator/.helmignore"
+	tar -C "$src/deploy" --owner=0 --group=0 --mode=u+w "${excludes[@]}" -czf "$1/$tgz" eck-operator
 	cat >"$1/index.yaml" <<YAML
 apiVersion: v1
 entries:

@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 FUZZTIME ?= 20s
 
-.PHONY: test render vet lint fuzz bench update promtool
+.PHONY: test render vet lint fuzz bench update promtool e2e
 
 ## test: vet, then every test (golden files, invalid inputs, CLI scripts,
 ## kustomize/Flux/kubectl builds of the rendered tree, promtool unit tests
@@ -48,3 +48,9 @@ bench:
 ## update: rewrite golden files; read `git diff testdata` before committing.
 update:
 	$(GO) test ./... -update
+
+## e2e: every example on a real kube-apiserver and real Flux controllers,
+## plus a day-2 sequence (see README, "End-to-end"). Builds and caches the
+## binaries in $$VIGIL_E2E_CACHE on first use (cold: tens of minutes).
+e2e:
+	e2e/run.sh

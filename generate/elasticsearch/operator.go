@@ -6,10 +6,12 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/apis/kustomize"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/stack"
@@ -35,6 +37,8 @@ const (
 	// ReleaseName is the Helm release; the chart names its objects after
 	// it (StatefulSet elastic-operator, webhook elastic-webhook-server).
 	ReleaseName = "elastic-operator"
+	// operatorContainer is the chart's name for the operator's container.
+	operatorContainer = "manager"
 	// helmRepositoryName names the HelmRepository.
 	helmRepositoryName = "elastic"
 )
@@ -54,6 +58,11 @@ type operatorValues struct {
 	ManagedNamespaces []string                    `json:"managedNamespaces"`
 	Image             operatorImage               `json:"image"`
 	Resources         corev1.ResourceRequirements `json:"resources"`
+	// The chart's contexts lack a seccompProfile, so its pod violates
+	// PodSecurity "restricted". These are supersets of the chart's, so Helm's
+	// key-by-key merge yields exactly them.
+	PodSecurityContext *corev1.PodSecurityContext `json:"podSecurityContext"`
+	SecurityContext    *corev1.SecurityContext    `json:"securityContext"`
 	// Telemetry off: ECK would otherwise report usage through Kibana.
 	Telemetry struct {
 		Disabled bool `json:"disabled"`
@@ -83,16 +92,25 @@ func operator(e *env.Environment, s *stack.Set) error {
 	v := operatorValues{
 		ManagedNamespaces: []string{e.Logging.Namespace},
 		Image:             operatorImage{Repository: stack.ECKOperator.Image, Tag: stack.ECKOperator.Version},
-		// The chart's defaults, without its CPU limit.
+		// The chart's defaults, without its CPU limit (see dropCPULimit).
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: mustQuantity("100m"), corev1.ResourceMemory: mustQuantity("150Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: mustQuantity("1Gi")},
 		},
+		PodSecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   new(true),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		SecurityContext: stack.RestrictedContainer(),
 	}
 	v.Telemetry.Disabled = true
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("chart values: %w", err)
+	}
+	dropCPU, err := dropCPULimit()
+	if err != nil {
+		return err
 	}
 	labels := stack.Labels(OperatorComponent, "operator", OperatorVersion)
 	repo := &sourcev1.HelmRepository{
@@ -112,8 +130,36 @@ func operator(e *env.Environment, s *stack.Set) error {
 			Install: &helmv2.Install{CRDs: helmv2.Skip, Remediation: &helmv2.InstallRemediation{Retries: 3}},
 			Upgrade: &helmv2.Upgrade{CRDs: helmv2.Skip, Remediation: &helmv2.UpgradeRemediation{Retries: 3}},
 			Values:  &apiextensionsv1.JSON{Raw: raw},
+			PostRenderers: []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{Patches: []kustomize.Patch{{
+				Patch:  dropCPU,
+				Target: &kustomize.Selector{Group: "apps", Version: "v1", Kind: "StatefulSet", Name: ReleaseName},
+			}}}}},
 		},
 	}
 	s.Add(OperatorComponent, stack.Operators, repo, release)
 	return nil
+}
+
+// dropCPULimit is a strategic merge patch deleting the operator container's
+// CPU limit. Helm merges values into the chart's defaults key by key, so
+// values can only remove the chart's "limits.cpu: 1" with a null, and Vigil
+// drops nulls from everything it writes. No CPU limit: throttling a
+// controller slows every reconcile, and the request already sizes it.
+func dropCPULimit() (string, error) {
+	patch := map[string]any{
+		"apiVersion": "apps/v1",
+		"kind":       "StatefulSet",
+		"metadata":   map[string]any{"name": ReleaseName},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"containers": []any{map[string]any{
+				"name":      operatorContainer,
+				"resources": map[string]any{"limits": map[string]any{"cpu": nil}},
+			}},
+		}}},
+	}
+	out, err := yaml.Marshal(patch)
+	if err != nil {
+		return "", fmt.Errorf("operator post-render patch: %w", err)
+	}
+	return string(out), nil
 }

@@ -134,9 +134,9 @@ func day2Steps() []day2Step {
 			},
 		},
 		{
-			name:   "broken-node-layer",
-			broken: day2Env + "-node",
-			inject: injectInvalidConfigMap(filepath.Join("envs", day2Env, "node")),
+			name:   "broken-node-problem-detector",
+			broken: day2Env + "-node-problem-detector-node",
+			inject: injectInvalidConfigMap(filepath.Join("envs", day2Env, "node-problem-detector", "node")),
 		},
 		{
 			// KNOWN TO FAIL until Vigil handles immutable StorageClass

@@ -205,20 +205,41 @@ func strictApply(t *testing.T, ctx context.Context, c *cluster, p paths, env, ou
 	canaries(t, ctx, c, objs)
 }
 
-// renderedObjects builds every layer of an environment from the render.
+// renderedObjects builds every Flux unit of an environment from the render,
+// layer by layer in apply order: envs/<env>/<component>/<layer>/ (and
+// envs/<env>/<layer>/ for the components named after their layer), then
+// the prerequisite gates.
 func renderedObjects(t *testing.T, out, env string) []*unstructured.Unstructured {
 	t.Helper()
 	var objs []*unstructured.Unstructured
-	for _, layer := range layers {
-		dir := filepath.Join(out, "envs", env, layer)
-		if _, err := os.Stat(dir); err != nil {
-			continue // an environment may have no object in a layer
-		}
+	build := func(dir string) {
 		built, err := buildKustomization(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		objs = append(objs, built...)
+	}
+	envDir := filepath.Join(out, "envs", env)
+	for _, layer := range layers {
+		if _, err := os.Stat(filepath.Join(envDir, layer, "kustomization.yaml")); err == nil {
+			build(filepath.Join(envDir, layer))
+		}
+		units, err := filepath.Glob(filepath.Join(envDir, "*", layer, "kustomization.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(units)
+		for _, u := range units {
+			build(filepath.Dir(u))
+		}
+	}
+	gates, err := filepath.Glob(filepath.Join(envDir, "_prerequisites", "*", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(gates)
+	for _, g := range gates {
+		build(filepath.Dir(g))
 	}
 	if len(objs) == 0 {
 		t.Fatalf("%s: the render holds no object", env)

@@ -265,6 +265,7 @@ func prometheusRules(s string) monitoringv1.RuleGroup {
 }
 
 func alertmanagerRules(s string) monitoringv1.RuleGroup {
+	web := s + fmt.Sprintf(`,endpoint=%q`, alertmanager.WebPortName)
 	return group("alertmanager",
 		alert{
 			name:        "AlertmanagerFailedReload",
@@ -318,9 +319,11 @@ func alertmanagerRules(s string) monitoringv1.RuleGroup {
 			description: `The Alertmanagers of {{ $labels.namespace }}/{{ $labels.service }} have had {{ $value }} different configurations for 20 minutes.`,
 			area:        "alertmanager",
 		},
+		// Only the web endpoint counts: the reloader sidecar is scraped
+		// under the same job and lives on while Alertmanager crashes.
 		alert{
 			name:        "AlertmanagerClusterDown",
-			expr:        `avg by (namespace, service) (max_over_time(up{` + s + `}[5m])) < 0.5`,
+			expr:        `avg by (namespace, service) (max_over_time(up{` + web + `}[5m])) < 0.5`,
 			dur:         "5m",
 			severity:    "critical",
 			summary:     "Half or more of the Alertmanagers of a cluster are down.",
@@ -329,8 +332,8 @@ func alertmanagerRules(s string) monitoringv1.RuleGroup {
 		},
 		alert{
 			name: "AlertmanagerClusterCrashlooping",
-			expr: `count by (namespace, service) (changes(process_start_time_seconds{` + s + `}[10m]) > 4) ` +
-				`/ count by (namespace, service) (up{` + s + `}) >= 0.5`,
+			expr: `count by (namespace, service) (changes(process_start_time_seconds{` + web + `}[10m]) > 4) ` +
+				`/ count by (namespace, service) (up{` + web + `}) >= 0.5`,
 			dur:         "5m",
 			severity:    "critical",
 			summary:     "Half or more of the Alertmanagers of a cluster are crash looping.",

@@ -97,6 +97,14 @@ and node_filesystem_readonly{{{fs}}} == 0`),
 				summary:     "A file system has less than 5% inodes left",
 				description: `{{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanizePercentage }} inodes left.`,
 			},
+			{
+				name: "NodeFilesystemFilesFillingUp", dur: "1h", severity: "warning",
+				expr: sel(`node_filesystem_files_free{{{fs}}} / node_filesystem_files{{{fs}}} < 0.40
+and predict_linear(node_filesystem_files_free{{{fs}}}[6h], 24 * 3600) < 0
+and node_filesystem_readonly{{{fs}}} == 0`),
+				summary:     "A file system is predicted to run out of inodes within a day",
+				description: `{{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanizePercentage }} inodes left and is using them up.`,
+			},
 		}},
 		{"node-exporter.network", []alert{
 			{
@@ -116,6 +124,20 @@ and node_filesystem_readonly{{{fs}}} == 0`),
 				expr:        sel(`rate(node_network_transmit_errs_total{{{sel}}}[5m]) / rate(node_network_transmit_packets_total{{{sel}}}[5m]) > 0.01`),
 				summary:     "A network interface reports transmit errors",
 				description: `{{ $labels.device }} on {{ $labels.instance }} fails to send {{ $value | humanizePercentage }} of its packets.`,
+			},
+			// Pod interfaces (veth pairs and CNI devices) come and go with
+			// pods; only the node's own links are expected to stay up.
+			{
+				name: "NodeNetworkInterfaceFlapping", dur: "5m", severity: "warning",
+				expr:        sel(`increase(node_network_carrier_changes_total{{{sel}}, device!~"veth.+|cali.+|lxc.+|cni.+|flannel.+|vxlan.+|tunl.+"}[10m]) > 4`),
+				summary:     "A network interface keeps losing its link",
+				description: `{{ $labels.device }} on {{ $labels.instance }} changed its carrier state {{ $value | humanize }} times in 10 minutes; check the cable, the NIC and the switch port.`,
+			},
+			{
+				name: "NodeBondingDegraded", dur: "5m", severity: "warning",
+				expr:        sel(`node_bonding_active{{{sel}}} < node_bonding_slaves{{{sel}}}`),
+				summary:     "A bonded interface has lost a link",
+				description: `Bond {{ $labels.master }} on {{ $labels.instance }} has {{ $value }} active links of its configured ones: it runs without redundancy.`,
 			},
 		}},
 		{"node-exporter.time", []alert{
@@ -158,6 +180,36 @@ or (node_timex_offset_seconds{{{sel}}} < -0.05 and deriv(node_timex_offset_secon
 				expr:        sel(`node_md_disks_required{{{sel}}} - ignoring (state) node_md_disks{state="active", {{sel}}} > 0`),
 				summary:     "A RAID array is degraded",
 				description: `The array {{ $labels.device }} on {{ $labels.instance }} is missing {{ $value }} disks.`,
+			},
+			{
+				name: "NodeRAIDDiskFailure", dur: "15m", severity: "warning",
+				expr:        sel(`node_md_disks{state="failed", {{sel}}} > 0`),
+				summary:     "A RAID member disk has failed",
+				description: `The array {{ $labels.device }} on {{ $labels.instance }} has {{ $value }} failed disks; replace them.`,
+			},
+			// iowait counts as idle here: a CPU waiting on a disk is free
+			// to run work, and NodeDiskIOSaturation covers the disk.
+			{
+				name: "NodeCPUHighUsage", dur: "15m", severity: "info",
+				expr:        sel(`1 - avg without (cpu) (sum without (mode) (rate(node_cpu_seconds_total{{{sel}}, mode=~"idle|iowait"}[5m]))) > 0.90`),
+				summary:     "The node's CPUs are more than 90% busy",
+				description: `{{ $labels.instance }} has used {{ $value | humanizePercentage }} of its CPU time for 15 minutes.`,
+			},
+			// Load counts runnable and uninterruptible tasks: more than two
+			// per CPU means work is queueing.
+			{
+				name: "NodeSystemSaturation", dur: "15m", severity: "warning",
+				expr:        sel(`node_load1{{{sel}}} / on (instance) group_left () count by (instance) (node_cpu_seconds_total{{{sel}}, mode="idle"}) > 2`),
+				summary:     "The node's load is more than twice its CPUs",
+				description: `{{ $labels.instance }} has a load of {{ $value | humanize }} per CPU: processes wait to run.`,
+			},
+			// The weighted I/O time grows by the number of requests in
+			// flight each second: its rate is the average queue depth.
+			{
+				name: "NodeDiskIOSaturation", dur: "30m", severity: "warning",
+				expr:        sel(`rate(node_disk_io_time_weighted_seconds_total{{{sel}}}[5m]) > 10`),
+				summary:     "A disk has a deep I/O queue",
+				description: `{{ $labels.device }} on {{ $labels.instance }} has {{ $value | humanize }} I/O requests queued on average.`,
 			},
 		}},
 	}

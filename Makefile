@@ -6,8 +6,13 @@ OUT ?= deploy
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 FUZZTIME ?= 20s
+# Vigil never loads kustomize exec/Go plugins; this tag compiles kustomize's
+# plugin loader out (a smaller binary, less memory at start; issue 9
+# measured 84 -> 67 MB and 6-8 MiB less RSS). Tests build without it so they
+# also cover the default build that `go install` users get.
+BUILDTAGS ?= kustomize_disable_go_plugin_support
 
-.PHONY: test render vet lint fuzz bench update promtool e2e
+.PHONY: test render build vet lint fuzz bench update promtool e2e
 
 ## test: vet, then every test (golden files, invalid inputs, CLI scripts,
 ## kustomize/Flux/kubectl builds of the rendered tree, promtool unit tests
@@ -39,7 +44,11 @@ fuzz:
 
 ## render: render the example environment prod into $(OUT).
 render:
-	$(GO) run ./cmd/gen render environments/prod -o $(OUT)
+	$(GO) run -tags $(BUILDTAGS) ./cmd/gen render environments/prod -o $(OUT)
+
+## build: the gen binary, without kustomize plugin support (see BUILDTAGS).
+build:
+	$(GO) build -tags $(BUILDTAGS) -o bin/gen ./cmd/gen
 
 ## bench: the render benchmarks (compare runs with benchstat).
 bench:

@@ -143,9 +143,31 @@ func BenchmarkRenderAllExamples(b *testing.B) {
 	}
 }
 
-// BenchmarkRenderFleet renders 50 environments, copies of the examples
-// under distinct names: the fleet-sized case of the budget (10 s).
-func BenchmarkRenderFleet(b *testing.B) {
+// BenchmarkRender/fleet-N renders N environments, copies of the examples
+// under distinct environment and cluster names (CheckClusters wants one
+// environment per cluster), without the write. The sizes show the slope
+// per environment; fleet-50 is the fleet-sized case of the budget (10 s).
+func BenchmarkRender(b *testing.B) {
+	for _, n := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("fleet-%d", n), func(b *testing.B) {
+			sources := fleetSources(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := generate.Render(context.Background(), sources)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(r.Environments) != n {
+					b.Fatalf("%d environments", len(r.Environments))
+				}
+			}
+		})
+	}
+}
+
+// fleetSources is n environments over one file system holding the
+// examples: copies of them, renamed, each on a cluster of its own.
+func fleetSources(b *testing.B, n int) []generate.Source {
 	fsys := fstest.MapFS{}
 	var sources []generate.Source
 	err := fs.WalkDir(vigil.Examples, ".", func(p string, d fs.DirEntry, err error) error {
@@ -158,23 +180,14 @@ func BenchmarkRenderFleet(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range 50 {
+	for i := range n {
 		example := vigil.ExampleNames[i%len(vigil.ExampleNames)]
 		src, _ := fs.ReadFile(vigil.Examples, "environments/"+example+"/env.cue")
 		name := fmt.Sprintf("%s-%02d", example, i)
 		renamed := strings.Replace(string(src), fmt.Sprintf("name: %q", example), fmt.Sprintf("name: %q", name), 1)
-		// One environment per cluster (CheckClusters).
 		renamed = strings.Replace(renamed, `cluster: {name: "`, `cluster: {name: "`+name+`-`, 1)
 		fsys["environments/"+name+"/env.cue"] = &fstest.MapFile{Data: []byte(renamed)}
 		sources = append(sources, generate.Source{Dir: "environments/" + name, FS: fsys})
 	}
-	for b.Loop() {
-		r, err := generate.Render(context.Background(), sources)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(r.Environments) != 50 {
-			b.Fatalf("%d environments", len(r.Environments))
-		}
-	}
+	return sources
 }

@@ -2,6 +2,8 @@ package overlays
 
 import (
 	"context"
+	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -46,6 +48,25 @@ func BenchmarkCompileProd(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Compile(ctx, base, envs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWriteProd writes the compiled realistic prod tree into a fresh
+// directory: file creation, durability and the swap, without compiling.
+func BenchmarkWriteProd(b *testing.B) {
+	tree, err := Compile(context.Background(), realisticStack("base"), realisticEnvs()[2:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(tree.Len()), "files")
+	b.ReportAllocs()
+	root := b.TempDir()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := Write(context.Background(), tree, filepath.Join(root, strconv.Itoa(i))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,3 +32,20 @@ func renameNoReplace(a, b string) error {
 	}
 	return nil
 }
+
+// syncfsOf flushes the whole file system holding dir (syncfs(2)).
+func syncfsOf(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = unix.Syncfs(int(f.Fd()))
+	if errors.Is(err, unix.ENOSYS) {
+		return errSyncfsUnsupported
+	}
+	if err != nil {
+		return &os.PathError{Op: "syncfs", Path: dir, Err: err}
+	}
+	return nil
+}

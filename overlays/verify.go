@@ -2,6 +2,8 @@ package overlays
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sort"
@@ -58,7 +60,7 @@ func (r *rendered) verify(ctx context.Context) error {
 					return
 				}
 				i := order[n]
-				problems[i] = r.check(r.checks[i])
+				problems[i] = r.checkOnce(r.checks[i])
 			}
 		})
 	}
@@ -74,6 +76,60 @@ func (r *rendered) verify(ctx context.Context) error {
 		return &VerificationError{Problems: all}
 	}
 	return nil
+}
+
+// verifiedBases holds the keys (baseKey) of base builds that passed in
+// this process. Base directories depend only on Vigil's embedded default
+// environment, so a process rendering many times (a fleet, a watch, the
+// tests) builds each base once instead of once per render. The key covers
+// every input of the check, so a base that differs in any byte, or that
+// must build into different objects, is built again.
+var verifiedBases sync.Map
+
+// memoBases is false in tests that must build every base themselves.
+var memoBases = true
+
+// checkOnce is check, skipped for a base whose identical check already
+// passed; failures are never remembered.
+func (r *rendered) checkOnce(c buildCheck) []string {
+	if !memoBases || !strings.HasPrefix(c.dir, "base/") {
+		return r.check(c)
+	}
+	k, ok := r.baseKey(c)
+	if !ok {
+		return r.check(c)
+	}
+	if _, done := verifiedBases.Load(k); done {
+		return nil
+	}
+	problems := r.check(c)
+	if len(problems) == 0 {
+		verifiedBases.Store(k, struct{}{})
+	}
+	return problems
+}
+
+// baseKey hashes everything a check depends on: its directory, the
+// files the build reads and the objects it must yield. ok is false if an
+// object cannot be encoded (the check then simply runs).
+func (r *rendered) baseKey(c buildCheck) (k [sha256.Size]byte, ok bool) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q\n", c.dir)
+	for _, p := range c.files {
+		b := r.tree.files[p]
+		fmt.Fprintf(h, "%q %d\n", p, len(b))
+		h.Write(b)
+	}
+	for _, w := range c.want {
+		b, err := json.Marshal(w.m) // map keys sorted: deterministic
+		if err != nil {
+			return k, false
+		}
+		fmt.Fprintf(h, "%q %d\n", w.component, len(b))
+		h.Write(b)
+	}
+	copy(k[:], h.Sum(nil))
+	return k, true
 }
 
 // check builds one kustomization over an in-memory file system holding only

@@ -96,7 +96,7 @@ func hook(step, file string) error {
 }
 
 // Write puts tree into outDir atomically. The new tree is rendered into a
-// fresh directory beside outDir, every file and directory fsynced, and then
+// fresh directory beside outDir, made durable (see syncTree), and then
 // swapped in with one rename (renameat2 RENAME_EXCHANGE on Linux), so any
 // failure before the swap leaves the previous tree exactly as it was and
 // readers never see a half-written tree.
@@ -172,6 +172,9 @@ func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) 
 
 	report := &WriteReport{Dir: dir, Foreign: prev.foreign, Objects: objects, Notes: notes}
 	dirs := map[string]bool{".": true}
+	// written are the files created here (not linked): the ones the
+	// per-file fallback of syncTree must fsync.
+	var written []string
 	for _, p := range tree.Paths() {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("write %s: %w", dir, err)
@@ -194,9 +197,10 @@ func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) 
 		// is already on disk, and the link makes the new tree share it
 		// without rewriting it.
 		if !(existed && bytes.Equal(old, content) && prev.linkable(p) && os.Link(filepath.Join(dir, filepath.FromSlash(p)), filepath.Join(tmp, filepath.FromSlash(p))) == nil) {
-			if err := writeFileSync(filepath.Join(tmp, filepath.FromSlash(p)), content, 0o644); err != nil {
+			if err := writeFile(filepath.Join(tmp, filepath.FromSlash(p)), content, 0o644); err != nil {
 				return nil, fmt.Errorf("write %s: %w", dir, err)
 			}
+			written = append(written, p)
 		}
 		if err := hook("file", p); err != nil {
 			return nil, fmt.Errorf("write %s: %w", dir, err)
@@ -216,18 +220,23 @@ func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) 
 		if err := makeParents(tmp, p, dirs, prev); err != nil {
 			return nil, fmt.Errorf("write %s: %w", dir, err)
 		}
-		if err := carry(filepath.Join(dir, filepath.FromSlash(p)), filepath.Join(tmp, filepath.FromSlash(p))); err != nil {
+		copied, err := carry(filepath.Join(dir, filepath.FromSlash(p)), filepath.Join(tmp, filepath.FromSlash(p)))
+		if err != nil {
 			return nil, fmt.Errorf("write %s: keeping foreign file %s: %w", dir, p, err)
+		}
+		if copied {
+			written = append(written, p)
 		}
 		if err := hook("foreign", p); err != nil {
 			return nil, fmt.Errorf("write %s: %w", dir, err)
 		}
 	}
-	if err := writeFileSync(filepath.Join(tmp, ManifestName), manifest(tree), 0o644); err != nil {
+	if err := writeFile(filepath.Join(tmp, ManifestName), manifest(tree), 0o644); err != nil {
 		return nil, fmt.Errorf("write %s: %w", dir, err)
 	}
-	if err := syncDirs(tmp, dirs); err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
+	written = append(written, ManifestName)
+	if err := syncTree(tmp, written, dirs); err != nil {
+		return nil, fmt.Errorf("write %s: making the new tree durable: %w", dir, err)
 	}
 	if err := hook("swap", ""); err != nil {
 		return nil, fmt.Errorf("write %s: %w", dir, err)
@@ -504,33 +513,36 @@ func makeParents(root, rel string, made map[string]bool, prev *previous) error {
 
 // carry brings a foreign file into the new tree: a hard link (same inode,
 // nothing copied, the old tree untouched), a copy where links are not
-// supported, a new symlink for a symlink.
-func carry(from, to string) error {
+// supported, a new symlink for a symlink. copied says a new file was
+// written (its data still needs to reach the disk).
+func carry(from, to string) (copied bool, err error) {
 	fi, err := os.Lstat(from)
 	if err != nil {
-		return err
+		return false, err
 	}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, err := os.Readlink(from)
 		if err != nil {
-			return err
+			return false, err
 		}
-		return os.Symlink(target, to)
+		return false, os.Symlink(target, to)
 	case fi.Mode().IsRegular():
 		if os.Link(from, to) == nil {
-			return nil
+			return false, nil
 		}
 		b, err := os.ReadFile(from)
 		if err != nil {
-			return err
+			return false, err
 		}
-		return writeFileSync(to, b, fi.Mode().Perm())
+		return true, writeFile(to, b, fi.Mode().Perm())
 	}
-	return fmt.Errorf("%s is neither a file nor a symlink", from)
+	return false, fmt.Errorf("%s is neither a file nor a symlink", from)
 }
 
-func writeFileSync(name string, b []byte, mode fs.FileMode) error {
+// writeFile creates a new file without syncing it: syncTree makes the
+// whole new tree durable at once before the swap.
+func writeFile(name string, b []byte, mode fs.FileMode) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
@@ -539,21 +551,64 @@ func writeFileSync(name string, b []byte, mode fs.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
 	return f.Close()
 }
 
-func syncDir(d string) error {
-	f, err := os.Open(d)
+// syncTree makes the new tree at root durable before it is swapped in.
+//
+// Crash guarantee: the swap (one rename in the parent directory) is
+// ordered after this call returns, and the parent is fsynced only after
+// the swap. Whatever reached the disk before a crash, the name outDir
+// therefore points either at the previous tree or at a new tree whose
+// every file and directory entry was already on disk.
+//
+// Where the kernel has syncfs(2) (Linux), one call flushes the data and
+// metadata of every file and directory of the file system holding root:
+// the tree is built in a fresh directory beside outDir, so all of it is on
+// that one file system (hard links cannot cross file systems, and nothing
+// is mounted inside a directory Vigil just created). That is the same
+// guarantee as an fsync per file and directory, in one system call instead
+// of ~400 for prod. Since Linux 5.8 syncfs also reports writeback errors on
+// that file system. Elsewhere, or when syncfs fails as unsupported, every
+// file written here and every directory is fsynced, as before; linked
+// files were already durable in the previous tree.
+func syncTree(root string, files []string, dirs map[string]bool) error {
+	err := syncFS(root)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, errSyncfsUnsupported) {
+		return err
+	}
+	for _, p := range files {
+		if err := fsyncPath(filepath.Join(root, filepath.FromSlash(p))); err != nil {
+			return err
+		}
+	}
+	return syncDirs(root, dirs)
+}
+
+// errSyncfsUnsupported says the platform cannot sync a whole file system
+// by one open file.
+var errSyncfsUnsupported = errors.New("syncfs not supported")
+
+// syncFS is syncfsOf, a variable so that tests can take the per-file path.
+var syncFS = syncfsOf
+
+// fsyncPath is syncPath, a variable so that tests can count the calls.
+var fsyncPath = syncPath
+
+// syncPath fsyncs one file or directory.
+func syncPath(p string) error {
+	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	return f.Sync()
 }
+
+func syncDir(d string) error { return fsyncPath(d) }
 
 func syncDirs(root string, dirs map[string]bool) error {
 	names := make([]string, 0, len(dirs))

@@ -384,3 +384,50 @@ func TestDiff(t *testing.T) {
 		t.Errorf("removed %d files, want 2:\n%s", removed, d)
 	}
 }
+
+// TestWriteSyncFallback takes the path of a kernel without syncfs: every
+// file Write creates and every directory must then be fsynced one by one.
+func TestWriteSyncFallback(t *testing.T) {
+	synced := map[string]bool{}
+	syncFS = func(string) error { return errSyncfsUnsupported }
+	fsyncPath = func(p string) error { synced[p] = true; return syncPath(p) }
+	defer func() { syncFS, fsyncPath = syncfsOf, syncPath }()
+	dir := filepath.Join(t.TempDir(), "out")
+	tree := treeOf(t, prodStack())
+	mustWrite(t, tree, dir)
+	var missing []string
+	for _, p := range append(tree.Paths(), ManifestName) {
+		found := false
+		for s := range synced {
+			if strings.HasSuffix(s, string(filepath.Separator)+filepath.FromSlash(p)) {
+				found = true
+			}
+		}
+		if !found {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("not fsynced without syncfs: %v", missing)
+	}
+}
+
+// TestWriteSyncFailure: a tree that cannot be made durable is not swapped
+// in, and the previous tree stays as it was.
+func TestWriteSyncFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	mustWrite(t, treeOf(t, smallStack()), dir)
+	before := snapshot(t, dir)
+	eio := errors.New("input/output error")
+	syncFS = func(string) error { return eio }
+	defer func() { syncFS = syncfsOf }()
+	if _, err := Write(context.Background(), treeOf(t, prodStack()), dir, Migrated()); !errors.Is(err, eio) {
+		t.Fatalf("got %v, want the sync failure", err)
+	}
+	if !reflect.DeepEqual(before, snapshot(t, dir)) {
+		t.Fatal("a tree that was not synced replaced the previous one")
+	}
+	if l := leftovers(t, dir); l != nil {
+		t.Errorf("left behind: %v", l)
+	}
+}

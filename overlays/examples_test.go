@@ -269,7 +269,7 @@ func TestFluxPathsExistInWrittenTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?m)^go run ./cmd/gen render \\S+ -o (\\S+)").FindSubmatch(readme)
+	m := regexp.MustCompile(`(?m)^go run ./cmd/gen render \S+ -o (\S+)`).FindSubmatch(readme)
 	if m == nil {
 		t.Fatal("README has no 'go run ./cmd/gen render DIR -o OUT' command")
 	}

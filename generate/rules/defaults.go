@@ -63,7 +63,7 @@ func Defaults(e *env.Environment) []Named {
 		{"general-rules", []monitoringv1.RuleGroup{general()}},
 		{prometheus.ServiceName + "-rules", []monitoringv1.RuleGroup{prometheusRules(sel(prometheus.ServiceName, ns))}},
 		{alertmanager.ServiceName + "-rules", []monitoringv1.RuleGroup{alertmanagerRules(sel(alertmanager.ServiceName, ns))}},
-		{prometheusoperator.Name + "-rules", []monitoringv1.RuleGroup{operatorRules(sel(prometheusoperator.Name, ns))}},
+		{prometheusoperator.Name + "-rules", []monitoringv1.RuleGroup{operatorRules(sel(prometheusoperator.Name, ns)), configReloaderRules(ns)}},
 	}
 	k8s := []monitoringv1.RuleGroup{kubeletRules(), kubernetesResources(e.Monitoring.KubeStateMetrics.Enabled)}
 	if e.Monitoring.KubeStateMetrics.Enabled {
@@ -182,10 +182,90 @@ func prometheusRules(s string) monitoringv1.RuleGroup {
 			description: `Prometheus {{ $labels.namespace }}/{{ $labels.pod }} is not connected to any Alertmanagers.`,
 			area:        "prometheus",
 		},
+		alert{
+			name: "PrometheusErrorSendingAlertsToSomeAlertmanagers",
+			expr: `rate(prometheus_notifications_errors_total{` + s + `}[5m]) ` +
+				`/ rate(prometheus_notifications_sent_total{` + s + `}[5m]) * 100 > 1`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Prometheus fails to send more than 1% of its alerts to an Alertmanager.",
+			description: `{{ printf "%.1f" $value }}% of the alerts Prometheus {{ $labels.namespace }}/{{ $labels.pod }} sends to {{ $labels.alertmanager }} fail.`,
+			area:        "prometheus",
+		},
+		// Discovery failures leave the target list stale: new pods go
+		// unscraped without any target being reported down.
+		alert{
+			name:        "PrometheusSDRefreshFailure",
+			expr:        `increase(prometheus_sd_refresh_failures_total{` + s + `}[10m]) > 0`,
+			dur:         "20m",
+			severity:    "warning",
+			summary:     "Prometheus fails to refresh a service discovery.",
+			description: `Prometheus {{ $labels.namespace }}/{{ $labels.pod }} has failed to refresh the {{ $labels.mechanism }} service discovery for 20 minutes.`,
+			area:        "prometheus",
+		},
+		alert{
+			name:        "PrometheusKubernetesListWatchFailures",
+			expr:        `increase(prometheus_sd_kubernetes_failures_total{` + s + `}[5m]) > 0`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Prometheus's Kubernetes service discovery fails to list or watch objects.",
+			description: `Kubernetes service discovery of Prometheus {{ $labels.namespace }}/{{ $labels.pod }} has had {{ printf "%.0f" $value }} list/watch failures in 5 minutes; check its RBAC and the API server.`,
+			area:        "prometheus",
+		},
+		alert{
+			name:        "PrometheusTargetSyncFailure",
+			expr:        `increase(prometheus_target_sync_failed_total{` + s + `}[30m]) > 0`,
+			dur:         "5m",
+			severity:    "critical",
+			summary:     "Prometheus cannot turn discovered targets into scrapes.",
+			description: `{{ printf "%.0f" $value }} target syncs of scrape job {{ $labels.scrape_job }} failed in Prometheus {{ $labels.namespace }}/{{ $labels.pod }} in 30 minutes: its scrape configuration is invalid.`,
+			area:        "prometheus",
+		},
+		// Targets exist but nothing reaches the head block: scrapes and
+		// rules are not being stored.
+		alert{
+			name: "PrometheusNotIngestingSamples",
+			expr: `sum by (namespace, pod) (rate(prometheus_tsdb_head_samples_appended_total{` + s + `}[5m])) <= 0 ` +
+				`and on (namespace, pod) sum by (namespace, pod) (prometheus_target_scrape_pool_targets{` + s + `}) > 0`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "Prometheus is not ingesting samples.",
+			description: `Prometheus {{ $labels.namespace }}/{{ $labels.pod }} has targets but has stored no sample for 10 minutes.`,
+			area:        "prometheus",
+		},
+		alert{
+			name:        "PrometheusDuplicateTimestamps",
+			expr:        `rate(prometheus_target_scrapes_sample_duplicate_timestamp_total{` + s + `}[5m]) > 0`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "Prometheus is dropping samples with duplicate timestamps.",
+			description: `Prometheus {{ $labels.namespace }}/{{ $labels.pod }} drops {{ printf "%.4g" $value }} samples/s that repeat a timestamp with another value: a target exposes one series twice.`,
+			area:        "prometheus",
+		},
+		alert{
+			name:        "PrometheusOutOfOrderTimestamps",
+			expr:        `rate(prometheus_target_scrapes_sample_out_of_order_total{` + s + `}[5m]) > 0`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "Prometheus drops samples with out-of-order timestamps.",
+			description: `Prometheus {{ $labels.namespace }}/{{ $labels.pod }} drops {{ printf "%.4g" $value }} samples/s that are older than the newest of their series.`,
+			area:        "prometheus",
+		},
+		alert{
+			name: "PrometheusHighQueryLoad",
+			expr: `avg_over_time(prometheus_engine_queries{` + s + `}[5m]) ` +
+				`/ max_over_time(prometheus_engine_queries_concurrent_max{` + s + `}[5m]) > 0.8`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Prometheus is close to its concurrent query limit.",
+			description: `Prometheus {{ $labels.namespace }}/{{ $labels.pod }} runs {{ $value | humanizePercentage }} of the queries it may run at once; further queries queue and dashboards slow down.`,
+			area:        "prometheus",
+		},
 	)
 }
 
 func alertmanagerRules(s string) monitoringv1.RuleGroup {
+	web := s + fmt.Sprintf(`,endpoint=%q`, alertmanager.WebPortName)
 	return group("alertmanager",
 		alert{
 			name:        "AlertmanagerFailedReload",
@@ -214,6 +294,50 @@ func alertmanagerRules(s string) monitoringv1.RuleGroup {
 			severity:    "critical",
 			summary:     "A member of an Alertmanager cluster has not found all other cluster members.",
 			description: `Alertmanager {{ $labels.namespace }}/{{ $labels.pod }} has only found {{ $value }} members of the {{ $labels.service }} cluster.`,
+			area:        "alertmanager",
+		},
+		// The cluster-wide view: when every replica fails for an
+		// integration, no notification of that kind gets out at all.
+		alert{
+			name: "AlertmanagerClusterFailedToSendAlerts",
+			expr: `min by (namespace, service, integration) (rate(alertmanager_notifications_failed_total{` + s + `}[15m]) ` +
+				`/ ignoring (reason) group_left () rate(alertmanager_notifications_total{` + s + `}[15m])) > 0.01`,
+			dur:         "5m",
+			severity:    "critical",
+			summary:     "Every Alertmanager of a cluster fails to send notifications.",
+			description: `The minimum notification failure rate to {{ $labels.integration }} across the {{ $labels.namespace }}/{{ $labels.service }} cluster is {{ $value | humanizePercentage }}.`,
+			area:        "alertmanager",
+		},
+		// Replicas with different configurations route the same alert
+		// differently, depending on which one receives it.
+		alert{
+			name:        "AlertmanagerConfigInconsistent",
+			expr:        `count by (namespace, service) (count_values by (namespace, service) ("config_hash", alertmanager_config_hash{` + s + `})) != 1`,
+			dur:         "20m",
+			severity:    "critical",
+			summary:     "Alertmanager replicas run different configurations.",
+			description: `The Alertmanagers of {{ $labels.namespace }}/{{ $labels.service }} have had {{ $value }} different configurations for 20 minutes.`,
+			area:        "alertmanager",
+		},
+		// Only the web endpoint counts: the reloader sidecar is scraped
+		// under the same job and lives on while Alertmanager crashes.
+		alert{
+			name:        "AlertmanagerClusterDown",
+			expr:        `avg by (namespace, service) (max_over_time(up{` + web + `}[5m])) < 0.5`,
+			dur:         "5m",
+			severity:    "critical",
+			summary:     "Half or more of the Alertmanagers of a cluster are down.",
+			description: `Only {{ $value | humanizePercentage }} of the {{ $labels.namespace }}/{{ $labels.service }} Alertmanagers have been up in the last 5 minutes.`,
+			area:        "alertmanager",
+		},
+		alert{
+			name: "AlertmanagerClusterCrashlooping",
+			expr: `count by (namespace, service) (changes(process_start_time_seconds{` + web + `}[10m]) > 4) ` +
+				`/ count by (namespace, service) (up{` + web + `}) >= 0.5`,
+			dur:         "5m",
+			severity:    "critical",
+			summary:     "Half or more of the Alertmanagers of a cluster are crash looping.",
+			description: `{{ $value | humanizePercentage }} of the {{ $labels.namespace }}/{{ $labels.service }} Alertmanagers restarted more than 4 times in 10 minutes.`,
 			area:        "alertmanager",
 		},
 	)
@@ -247,6 +371,76 @@ func operatorRules(s string) monitoringv1.RuleGroup {
 			severity:    "warning",
 			summary:     "Prometheus Operator not ready.",
 			description: `The Prometheus Operator in namespace {{ $labels.namespace }} isn't ready to reconcile {{ $labels.controller }} resources.`,
+			area:        "prometheus-operator",
+		},
+		// A failing list or watch leaves the operator acting on a stale
+		// view: new ServiceMonitors and rules are not picked up.
+		alert{
+			name: "PrometheusOperatorListErrors",
+			expr: `sum by (controller, namespace) (rate(prometheus_operator_list_operations_failed_total{` + s + `}[10m])) ` +
+				`/ sum by (controller, namespace) (rate(prometheus_operator_list_operations_total{` + s + `}[10m])) > 0.4`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "The Prometheus Operator fails to list objects.",
+			description: `{{ $value | humanizePercentage }} of the list operations of the {{ $labels.controller }} controller in namespace {{ $labels.namespace }} fail.`,
+			area:        "prometheus-operator",
+		},
+		alert{
+			name: "PrometheusOperatorWatchErrors",
+			expr: `sum by (controller, namespace) (rate(prometheus_operator_watch_operations_failed_total{` + s + `}[5m])) ` +
+				`/ sum by (controller, namespace) (rate(prometheus_operator_watch_operations_total{` + s + `}[5m])) > 0.4`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "The Prometheus Operator fails to watch objects.",
+			description: `{{ $value | humanizePercentage }} of the watch operations of the {{ $labels.controller }} controller in namespace {{ $labels.namespace }} fail.`,
+			area:        "prometheus-operator",
+		},
+		alert{
+			name: "PrometheusOperatorStatusUpdateErrors",
+			expr: `sum by (controller, namespace) (rate(prometheus_operator_status_update_errors_total{` + s + `}[5m])) ` +
+				`/ sum by (controller, namespace) (rate(prometheus_operator_status_update_operations_total{` + s + `}[5m])) > 0.1`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "The Prometheus Operator fails to update object status.",
+			description: `{{ $value | humanizePercentage }} of the status updates of the {{ $labels.controller }} controller in namespace {{ $labels.namespace }} fail, so kubectl shows stale conditions.`,
+			area:        "prometheus-operator",
+		},
+		// The kubelet Endpoints the operator maintains (the kubelet scrape)
+		// need every node's address.
+		alert{
+			name:        "PrometheusOperatorNodeLookupErrors",
+			expr:        `rate(prometheus_operator_node_address_lookup_errors_total{` + s + `}[5m]) > 0.1`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "The Prometheus Operator cannot find node addresses.",
+			description: `The Prometheus Operator in namespace {{ $labels.namespace }} fails to look up node addresses, so kubelets may go unscraped.`,
+			area:        "prometheus-operator",
+		},
+		alert{
+			name:        "PrometheusOperatorRejectedResources",
+			expr:        `min_over_time(prometheus_operator_managed_resources{state="rejected",` + s + `}[5m]) > 0`,
+			dur:         "5m",
+			severity:    "warning",
+			summary:     "The Prometheus Operator rejects resources.",
+			description: `The {{ $labels.controller }} controller in namespace {{ $labels.namespace }} rejects {{ printf "%.0f" $value }} {{ $labels.resource }}: they are invalid and ignored; the operator's log says why.`,
+			area:        "prometheus-operator",
+		},
+	)
+}
+
+// configReloaderRules watch the config-reloader sidecars of Prometheus and
+// Alertmanager, scraped on their reloader-web ports under their owners'
+// jobs: a failing reloader leaves new rules and routes unapplied.
+func configReloaderRules(ns string) monitoringv1.RuleGroup {
+	s := fmt.Sprintf(`job=~%q,namespace=%q`, prometheus.ServiceName+"|"+alertmanager.ServiceName, ns)
+	return group("config-reloaders",
+		alert{
+			name:        "ConfigReloaderSidecarErrors",
+			expr:        `max_over_time(reloader_last_reload_successful{` + s + `}[5m]) == 0`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "A config-reloader sidecar fails to reload its configuration.",
+			description: `The config-reloader of {{ $labels.namespace }}/{{ $labels.pod }} has failed to apply configuration changes for 10 minutes; its container log says why.`,
 			area:        "prometheus-operator",
 		},
 	)
@@ -304,6 +498,120 @@ func kubeletRules() monitoringv1.RuleGroup {
 			severity:    "warning",
 			summary:     "PersistentVolumeInodes are filling up.",
 			description: `Based on recent sampling, the PersistentVolume claimed by {{ $labels.persistentvolumeclaim }} in namespace {{ $labels.namespace }} is expected to run out of inodes within four days. Currently {{ $value | humanizePercentage }} of its inodes are free.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeletInstanceUnreachable",
+			expr:        `up{` + k + `,metrics_path="/metrics"} == 0`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "A kubelet cannot be scraped.",
+			description: `The kubelet on {{ $labels.node }} ({{ $labels.instance }}) has been unreachable for 15 minutes: its node's pods and volumes are not monitored.`,
+			area:        "kubernetes",
+		},
+		// PLEG relists every container on the node; when one relist takes
+		// seconds the kubelet marks the node NotReady.
+		alert{
+			name: "KubeletPlegDurationHigh",
+			expr: `histogram_quantile(0.99, sum by (instance, node, le) ` +
+				`(rate(kubelet_pleg_relist_duration_seconds_bucket{` + k + `}[5m]))) >= 10`,
+			dur:         "5m",
+			severity:    "warning",
+			summary:     "The kubelet's pod lifecycle event generator is slow.",
+			description: `The 99th percentile PLEG relist on {{ $labels.node }} ({{ $labels.instance }}) takes {{ $value | humanizeDuration }}; the container runtime is overloaded.`,
+			area:        "kubernetes",
+		},
+		// The SLI duration leaves out image pulls, so a large image does
+		// not make a healthy node look slow.
+		alert{
+			name: "KubeletPodStartUpLatencyHigh",
+			expr: `histogram_quantile(0.99, sum by (instance, node, le) ` +
+				`(rate(kubelet_pod_start_sli_duration_seconds_bucket{` + k + `}[5m]))) > 60`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Pods take long to start on a node.",
+			description: `The 99th percentile pod start-up on {{ $labels.node }} ({{ $labels.instance }}), image pulls excluded, takes {{ $value | humanizeDuration }}.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeletClientCertificateExpiration",
+			expr:        `kubelet_certificate_manager_client_ttl_seconds{` + k + `} < 7 * 86400`,
+			severity:    "warning",
+			summary:     "A kubelet client certificate expires within a week.",
+			description: `The client certificate of the kubelet on {{ $labels.node }} ({{ $labels.instance }}) expires in {{ $value | humanizeDuration }}; check its rotation.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeletClientCertificateExpiration",
+			expr:        `kubelet_certificate_manager_client_ttl_seconds{` + k + `} < 86400`,
+			severity:    "critical",
+			summary:     "A kubelet client certificate expires within a day.",
+			description: `The client certificate of the kubelet on {{ $labels.node }} ({{ $labels.instance }}) expires in {{ $value | humanizeDuration }}; the node will lose its API access.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeletServerCertificateExpiration",
+			expr:        `kubelet_certificate_manager_server_ttl_seconds{` + k + `} < 7 * 86400`,
+			severity:    "warning",
+			summary:     "A kubelet server certificate expires within a week.",
+			description: `The serving certificate of the kubelet on {{ $labels.node }} ({{ $labels.instance }}) expires in {{ $value | humanizeDuration }}; check its rotation.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeletServerCertificateExpiration",
+			expr:        `kubelet_certificate_manager_server_ttl_seconds{` + k + `} < 86400`,
+			severity:    "critical",
+			summary:     "A kubelet server certificate expires within a day.",
+			description: `The serving certificate of the kubelet on {{ $labels.node }} ({{ $labels.instance }}) expires in {{ $value | humanizeDuration }}; scrapes, logs and exec will fail.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeletClientCertificateRenewalErrors",
+			expr:        `increase(kubelet_certificate_manager_client_expiration_renew_errors{` + k + `}[5m]) > 0`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "A kubelet fails to renew its client certificate.",
+			description: `The kubelet on {{ $labels.node }} ({{ $labels.instance }}) failed to renew its client certificate {{ printf "%.0f" $value }} times in 5 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeletServerCertificateRenewalErrors",
+			expr:        `increase(kubelet_server_expiration_renew_errors{` + k + `}[5m]) > 0`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "A kubelet fails to renew its server certificate.",
+			description: `The kubelet on {{ $labels.node }} ({{ $labels.instance }}) failed to renew its serving certificate {{ printf "%.0f" $value }} times in 5 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeNodeEviction",
+			expr:        `sum by (node, instance, eviction_signal) (increase(kubelet_evictions{` + k + `}[15m])) > 0`,
+			severity:    "info",
+			summary:     "A node is evicting pods.",
+			description: `The kubelet on {{ $labels.node }} ({{ $labels.instance }}) evicted {{ printf "%.0f" $value }} pods in 15 minutes on {{ $labels.eviction_signal }}.`,
+			area:        "kubernetes",
+		},
+		// client-go in every scraped Kubernetes component (the kubelets, and
+		// the control plane where it is scraped) counts its API requests.
+		alert{
+			name: "KubeClientErrors",
+			expr: `sum by (job, namespace, instance) (rate(rest_client_requests_total{code=~"5..|<error>"}[5m])) ` +
+				`/ sum by (job, namespace, instance) (rate(rest_client_requests_total[5m])) > 0.01`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "A Kubernetes API client sees errors.",
+			description: `{{ $value | humanizePercentage }} of the API requests of {{ $labels.job }} on {{ $labels.instance }} fail with a server or connection error.`,
+			area:        "kubernetes",
+		},
+		// Versions are compared on major.minor: patch skew is normal
+		// during a rolling upgrade.
+		alert{
+			name:        "KubeVersionMismatch",
+			expr:        `count(count by (version) (label_replace(kubernetes_build_info, "version", "$1", "git_version", "v?([0-9]+[.][0-9]+).*"))) > 1`,
+			dur:         "1h",
+			severity:    "warning",
+			summary:     "Kubernetes components run different minor versions.",
+			description: `{{ $value }} different minor versions of Kubernetes components are running; finish the upgrade.`,
 			area:        "kubernetes",
 		},
 	)
@@ -510,6 +818,45 @@ func kubernetesSystem() monitoringv1.RuleGroup {
 			severity:    "warning",
 			summary:     "Node is not ready.",
 			description: `{{ $labels.node }} has been unready for more than 15 minutes.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeNodeUnreachable",
+			expr:        `max by (node) (kube_node_spec_taint{key="node.kubernetes.io/unreachable"}) == 1`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Node is unreachable.",
+			description: `The node controller has not heard from {{ $labels.node }} and tainted it unreachable; its pods will be evicted.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeNodePressure",
+			expr:        `kube_node_status_condition{condition=~"MemoryPressure|DiskPressure|PIDPressure",status="true"} == 1`,
+			dur:         "10m",
+			severity:    "warning",
+			summary:     "Node is under resource pressure.",
+			description: `{{ $labels.node }} has had {{ $labels.condition }} for 10 minutes; the kubelet evicts pods and refuses new ones.`,
+			area:        "kubernetes",
+		},
+		alert{
+			name:        "KubeNodeReadinessFlapping",
+			expr:        `sum by (node) (changes(kube_node_status_condition{condition="Ready",status="true"}[15m])) > 2`,
+			dur:         "15m",
+			severity:    "warning",
+			summary:     "Node readiness is flapping.",
+			description: `{{ $labels.node }} changed its readiness {{ $value }} times in 15 minutes.`,
+			area:        "kubernetes",
+		},
+		// Pending pods bound to a node count against its pod capacity as
+		// much as running ones.
+		alert{
+			name: "KubeletTooManyPods",
+			expr: `count by (node) ((kube_pod_status_phase{phase=~"Pending|Running"} == 1) * on (namespace, pod) group_left (node) kube_pod_info{node!=""}) ` +
+				`/ on (node) max by (node) (kube_node_status_capacity{resource="pods"}) > 0.95`,
+			dur:         "15m",
+			severity:    "info",
+			summary:     "Node is close to its pod capacity.",
+			description: `{{ $labels.node }} runs {{ $value | humanizePercentage }} of the pods it can hold.`,
 			area:        "kubernetes",
 		},
 	)

@@ -29,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -350,10 +349,14 @@ var promtoolBinary = sync.OnceValues(func() (string, error) {
 	return path, nil
 })
 
-// goCommand is the go command of the toolchain running the tests.
+// goCommand is the go command of the toolchain running the tests: since Go
+// 1.19 go test puts its own GOROOT/bin first on the test binary's PATH; an
+// explicit GOROOT in the environment wins.
 func goCommand() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
+			return p
+		}
 	}
 	return "go"
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/alertmanager"
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/spark"
 	"github.com/vigil-stack/vigil/generate/stack"
 )
@@ -48,7 +49,7 @@ const ruleLabelScheme = model.LegacyValidation
 // reservedExternalLabels are set by Vigil (cluster) or by the Prometheus
 // Operator (prometheus, prometheus_replica): a user value would replace
 // the one every alert, dashboard and deduplication relies on.
-var reservedExternalLabels = []string{"cluster", "prometheus", "prometheus_replica"}
+var reservedExternalLabels = []string{prometheus.ClusterLabel, "prometheus", "prometheus_replica"}
 
 // reservedNamespaces belong to Kubernetes or Flux: a Namespace object of
 // that name in the tree would hand it to Flux, which could prune it.

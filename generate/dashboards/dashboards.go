@@ -82,6 +82,7 @@ var boards = []Board{
 		enabled: func(*env.Environment) bool { return true }, build: prometheusBoard},
 	{UID: "vigil-alertmanager", Title: "Alertmanager", Folder: FolderMonitoring,
 		enabled: func(*env.Environment) bool { return true }, build: alertmanagerBoard},
+	{UID: "vigil-probes", Title: "Ingress probes", Folder: FolderKubernetes, enabled: probesEnabled, build: probes},
 }
 
 func init() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/alertmanager"
 	"github.com/vigil-stack/vigil/generate/audit"
+	"github.com/vigil-stack/vigil/generate/blackbox"
 	"github.com/vigil-stack/vigil/generate/correlation"
 	"github.com/vigil-stack/vigil/generate/dashboards"
 	"github.com/vigil-stack/vigil/generate/elasticsearch"
@@ -57,6 +58,8 @@ var components = []component{
 	{"pure-exporter", pureexporter.Generate},
 	{"tracing", tracing.Generate},
 	{"dashboards", dashboards.Generate},
+	// Last: it probes the Ingresses the components above rendered.
+	{"blackbox-exporter", blackbox.Generate},
 }
 
 // generateGrafana gives Grafana the datasources that correlate metrics,

@@ -40,6 +40,7 @@ const (
 	FolderSpark      = "Spark"
 	FolderStorage    = "Storage"
 	FolderLogging    = "Logging"
+	FolderMonitoring = "Monitoring"
 )
 
 // Board is one dashboard: where it is and when it exists.
@@ -67,6 +68,21 @@ var boards = []Board{
 		enabled: func(*env.Environment) bool { return true }, build: storage},
 	{UID: "vigil-logging", Title: "Logging pipeline", Folder: FolderLogging,
 		enabled: func(e *env.Environment) bool { return e.Logging.Enabled }, build: loggingPipeline},
+	{UID: UIDCluster, Title: "Compute resources / Cluster", Folder: FolderKubernetes, enabled: computeEnabled, build: computeCluster},
+	{UID: UIDNamespace, Title: "Compute resources / Namespace", Folder: FolderKubernetes, enabled: computeEnabled, build: computeNamespace},
+	{UID: UIDWorkload, Title: "Compute resources / Workload", Folder: FolderKubernetes, enabled: computeEnabled, build: computeWorkload},
+	{UID: UIDPod, Title: "Compute resources / Pod", Folder: FolderKubernetes, enabled: computeEnabled, build: computePod},
+	{UID: UIDNodes, Title: "Nodes (USE)", Folder: FolderKubernetes,
+		enabled: func(e *env.Environment) bool { return e.Monitoring.NodeExporter.Enabled }, build: nodesUSE},
+	{UID: "vigil-kubelet", Title: "Kubelet", Folder: FolderKubernetes,
+		enabled: func(*env.Environment) bool { return true }, build: kubelet},
+	{UID: "vigil-persistent-volumes", Title: "Persistent volumes", Folder: FolderStorage,
+		enabled: func(*env.Environment) bool { return true }, build: persistentVolumes},
+	{UID: "vigil-prometheus", Title: "Prometheus", Folder: FolderMonitoring,
+		enabled: func(*env.Environment) bool { return true }, build: prometheusBoard},
+	{UID: "vigil-alertmanager", Title: "Alertmanager", Folder: FolderMonitoring,
+		enabled: func(*env.Environment) bool { return true }, build: alertmanagerBoard},
+	{UID: "vigil-probes", Title: "Ingress probes", Folder: FolderKubernetes, enabled: probesEnabled, build: probes},
 }
 
 func init() {

@@ -298,16 +298,27 @@ func uidsOf(t *testing.T, e *env.Environment) []string {
 
 func TestWhichDashboards(t *testing.T) {
 	e := stacktest.Example(t, "prod")
-	all := []string{"vigil-cluster-health", "vigil-logging", "vigil-node-problems", "vigil-spark", "vigil-storage"}
+	all := []string{"vigil-alertmanager", "vigil-cluster-health", "vigil-k8s-cluster", "vigil-k8s-namespace", "vigil-k8s-pod", "vigil-k8s-workload",
+		"vigil-kubelet", "vigil-logging", "vigil-node-problems", "vigil-nodes", "vigil-persistent-volumes", "vigil-probes", "vigil-prometheus", "vigil-spark", "vigil-storage"}
 	if d := cmp.Diff(all, uidsOf(t, e)); d != "" {
 		t.Errorf("prod dashboards (-want +got):\n%s", d)
 	}
 
 	e.NodeProblemDetector.Enabled = false
+	e.Monitoring.BlackboxExporter.Enabled = false
 	e.Spark.Enabled = false
 	e.Logging.Enabled = false
-	if d := cmp.Diff([]string{"vigil-cluster-health", "vigil-storage"}, uidsOf(t, e)); d != "" {
-		t.Errorf("without NPD, Spark and logging (-want +got):\n%s", d)
+	if d := cmp.Diff([]string{"vigil-alertmanager", "vigil-cluster-health", "vigil-k8s-cluster", "vigil-k8s-namespace", "vigil-k8s-pod", "vigil-k8s-workload",
+		"vigil-kubelet", "vigil-nodes", "vigil-persistent-volumes", "vigil-prometheus", "vigil-storage"}, uidsOf(t, e)); d != "" {
+		t.Errorf("without NPD, blackbox exporter, Spark and logging (-want +got):\n%s", d)
+	}
+
+	// The compute-resources views read kube-state-metrics, the node view
+	// the node exporter.
+	e.Monitoring.KubeStateMetrics.Enabled = false
+	e.Monitoring.NodeExporter.Enabled = false
+	if d := cmp.Diff([]string{"vigil-alertmanager", "vigil-cluster-health", "vigil-kubelet", "vigil-persistent-volumes", "vigil-prometheus", "vigil-storage"}, uidsOf(t, e)); d != "" {
+		t.Errorf("without kube-state-metrics and node exporter (-want +got):\n%s", d)
 	}
 
 	e.Monitoring.Grafana.Enabled = false

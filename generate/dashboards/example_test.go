@@ -16,4 +16,8 @@ func ExampleList() {
 	// Output:
 	// Kubernetes dashboard-cluster-health
 	// Storage dashboard-storage
+	// Kubernetes dashboard-kubelet
+	// Storage dashboard-persistent-volumes
+	// Monitoring dashboard-prometheus
+	// Monitoring dashboard-alertmanager
 }

@@ -183,6 +183,7 @@ type Monitoring struct {
 	Grafana          Grafana              `json:"grafana"`
 	NodeExporter     Exporter             `json:"nodeExporter"`
 	KubeStateMetrics Exporter             `json:"kubeStateMetrics"`
+	BlackboxExporter BlackboxExporter     `json:"blackboxExporter"`
 	Rules            map[string]RuleGroup `json:"rules"`
 }
 

@@ -70,6 +70,9 @@ func Defaults(e *env.Environment) []Named {
 		k8s = append(k8s, kubernetesApps(), kubernetesSystem(), kubernetesStorage())
 	}
 	out = append(out, Named{"kubernetes-rules", k8s})
+	if rec := records(e); len(rec) > 0 {
+		out = append(out, Named{RecordsName, rec})
+	}
 	return out
 }
 

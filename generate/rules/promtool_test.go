@@ -582,6 +582,9 @@ func TestRuleBrokenExpressionCaught(t *testing.T) {
 		{"user-etl-pipelines", "NightlyETLLate", `time() - max(spark_application_success_count{namespace="spark"}) > 0 and on() hour() > 6`},
 		{"prometheus-k8s-rules", "PrometheusErrorSendingAlertsToAnyAlertmanager", `max without (alertmanager) (rate(prometheus_notifications_errors_total{job="prometheus-k8s",namespace="monitoring"}[5m]) / rate(prometheus_notifications_sent_total{job="prometheus-k8s",namespace="monitoring"}[5m])) * 100 > 3`},
 		{"grafana-rules", "namespace_job_handler:grafana_http_requests:rate5m", `sum by (namespace, job, handler) (rate(grafana_http_request_duration_seconds_count{job="grafana"}[5m]))`},
+		{"records-rules", "instance:node_network_receive_bytes_excluding_lo:rate5m", `sum without (device) (rate(node_network_receive_bytes_total{job="node-exporter"}[5m]))`},
+		{"records-rules", "cluster:namespace:pod_cpu:active:kube_pod_container_resource_requests", `kube_pod_container_resource_requests{resource="cpu"}`},
+		{"blackbox-exporter-rules", "BlackboxProbeSlow", `avg_over_time(probe_duration_seconds{job="blackbox"}[5m]) > 2`},
 	} {
 		t.Run(c.rule, func(t *testing.T) {
 			rr := render(t, targets[slices.IndexFunc(targets, func(tg target) bool { return tg.name == "prod" })])

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/alertmanager"
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/generate/nodeexporter"
 	"github.com/vigil-stack/vigil/generate/prometheus"
 	"github.com/vigil-stack/vigil/generate/prometheusoperator"
 	"github.com/vigil-stack/vigil/generate/rules"
@@ -111,7 +112,7 @@ func TestNoKubeStateMetricsAlertsWithoutIt(t *testing.T) {
 func TestJobsExist(t *testing.T) {
 	e := stacktest.Example(t, "prod")
 	var s stack.Set
-	for _, g := range []func(*env.Environment, *stack.Set) error{prometheus.Generate, alertmanager.Generate, prometheusoperator.Generate} {
+	for _, g := range []func(*env.Environment, *stack.Set) error{prometheus.Generate, alertmanager.Generate, prometheusoperator.Generate, nodeexporter.Generate} {
 		if err := g(e, &s); err != nil {
 			t.Fatal(err)
 		}
@@ -129,8 +130,8 @@ func TestJobsExist(t *testing.T) {
 			}
 		}
 	}
-	if len(jobs) != 4 {
-		t.Fatalf("jobs %v, want prometheus, alertmanager, operator and kubelet", jobs)
+	if len(jobs) != 5 {
+		t.Fatalf("jobs %v, want prometheus, alertmanager, operator, kubelet and node-exporter", jobs)
 	}
 	for _, d := range rules.Defaults(e) {
 		for _, g := range d.Groups {

@@ -53,6 +53,8 @@ var (
 	Grafana            = pin("docker.io/grafana/grafana", "13.0.2", "kube-prometheus release-0.18 versions.json")
 	KubeStateMetrics   = pin("registry.k8s.io/kube-state-metrics/kube-state-metrics", "v2.19.0", "kube-prometheus release-0.18 versions.json")
 	NodeExporter       = pin("quay.io/prometheus/node-exporter", "v1.11.1", "kube-prometheus release-0.18 versions.json")
+	// BlackboxExporter probes the Ingresses (generate/blackbox).
+	BlackboxExporter = pin("quay.io/prometheus/blackbox-exporter", "v0.28.0", "prometheus/blackbox_exporter v0.28.0 (2025-12-04), its newest tag")
 
 	SparkOperator = pin("ghcr.io/kubeflow/spark-operator/controller", "2.5.2", "kubeflow/spark-operator v2.5.2 (2026-07-30)")
 	Spark         = pin("docker.io/apache/spark", "4.0.4", "apache/spark 4.0.4, the base of spark-operator v2.5.2")

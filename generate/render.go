@@ -70,10 +70,15 @@ func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 // Render loads, validates and generates every source concurrently (each
 // with its own CUE context), generates the base environment, and compiles
 // everything into one verified tree. Invalid environments are all reported,
-// each as a *SourceError joined into the returned error.
-func Render(ctx context.Context, sources []Source) (*Rendered, error) {
+// each as a *SourceError joined into the returned error. Options add a
+// platform's own components and transforms (extension.go).
+func Render(ctx context.Context, sources []Source, opts ...Option) (*Rendered, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("no environment to render")
+	}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	envs := make([]*Environment, len(sources))
 	sets := make([]*stack.Set, len(sources))
@@ -90,7 +95,7 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 		if err != nil {
 			return err
 		}
-		base, err = Build(b.Spec)
+		base, err = o.build(b)
 		return err
 	})
 	for i, src := range sources {
@@ -98,7 +103,7 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 			start := time.Now()
 			e, err := src.load(gctx)
 			if err == nil {
-				sets[i], err = Build(e.Spec)
+				sets[i], err = o.build(e)
 			}
 			if err != nil {
 				errs[i] = &SourceError{Source: src.String(), Err: err}

@@ -16,7 +16,7 @@ import (
 )
 
 // withFile is the examples plus one file.
-func withFile(t testing.TB, name, text string) fs.FS {
+func withFile(t testing.TB, name, text string) fstest.MapFS {
 	t.Helper()
 	fsys := fstest.MapFS{name: {Data: []byte(text)}}
 	err := fs.WalkDir(vigil.Examples, ".", func(p string, d fs.DirEntry, err error) error {

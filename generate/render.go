@@ -122,14 +122,6 @@ func Render(ctx context.Context, sources []Source, opts ...Option) (*Rendered, e
 	if err := CheckClusters(ctx, sources, envs); err != nil {
 		return nil, err
 	}
-	for i, e := range envs {
-		if len(e.SecretFiles) > 0 {
-			// Shipping encrypted manifests with a decrypting Flux
-			// Kustomization is not built yet; rendering without them would
-			// leave the Secrets missing on the cluster without a word.
-			return nil, invalid(fmt.Errorf("%s: references SOPS files (%s, …), which Vigil checks but cannot render yet; create those Secrets out of band and drop the sops fields", sources[i], e.SecretFiles[0].Path))
-		}
-	}
 
 	out := &Rendered{Environments: envs, Objects: map[string]*stack.Set{}, Durations: map[string]time.Duration{}}
 	compileEnvs := make([]overlays.Environment, 0, len(envs))
@@ -143,7 +135,7 @@ func Render(ctx context.Context, sources []Source, opts ...Option) (*Rendered, e
 		if err != nil {
 			return nil, invalid(fmt.Errorf("%s: %w", sources[i], err))
 		}
-		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux, Prerequisites: Prerequisites(e.Spec)})
+		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux, Prerequisites: Prerequisites(e.Spec), SOPS: e.sops()})
 	}
 	sort.SliceStable(compileEnvs, func(i, j int) bool { return compileEnvs[i].Name < compileEnvs[j].Name })
 	tree, err := overlays.Compile(ctx, base, compileEnvs)

@@ -2,6 +2,7 @@ package generate
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/vigil-stack/vigil/generate/stack"
 	"github.com/vigil-stack/vigil/overlays"
@@ -118,7 +119,7 @@ func (o *options) build(e *Environment) (*stack.Set, error) {
 	if o != nil {
 		for _, c := range o.components {
 			own := &stack.Set{}
-			if err := c.generate(e, own); err != nil {
+			if err := c.run(e, own); err != nil {
 				return nil, fmt.Errorf("generate %s: %w", c.name, err)
 			}
 			for _, r := range own.Resources() {
@@ -143,6 +144,21 @@ func (o *options) build(e *Environment) (*stack.Set, error) {
 	}
 	overlays.MarkReplaceable(s)
 	return s, nil
+}
+
+// run calls the component, turning stack.Set.Add's panic on a Go type
+// missing from stack.Scheme into an error that says what to do.
+func (c extComponent) run(e *Environment, s *stack.Set) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg, ok := p.(string)
+			if !ok || !strings.HasPrefix(msg, "stack: type not in Scheme") {
+				panic(p)
+			}
+			err = fmt.Errorf("%s; register the object's Go type with stack.AddToScheme", msg)
+		}
+	}()
+	return c.generate(e, s)
 }
 
 // Extension decodes the environment's extensions.<key> into v (see

@@ -57,3 +57,16 @@ type S3AJars struct {
 	Path      string `json:"path"`
 	MirrorURL string `json:"mirrorUrl,omitempty"`
 }
+
+// Values of spark.historyServer.eventLog.jobs.
+const (
+	EventLogAllJobs = "all"
+	EventLogOptIn   = "opt-in"
+)
+
+// SparkJobsLogEvents reports whether every Spark job logs events to S3 by
+// default (the operator's spark-defaults), rather than only the
+// applications that opt in.
+func (e *Environment) SparkJobsLogEvents() bool {
+	return e.SparkHistoryEnabled() && e.Spark.HistoryServer.EventLog.Jobs != EventLogOptIn
+}

@@ -309,6 +309,7 @@ type SparkHistory struct {
 type EventLog struct {
 	Bucket string `json:"bucket"`
 	Prefix string `json:"prefix"`
+	Jobs   string `json:"jobs"`
 }
 
 type S3Credentials struct {

@@ -135,7 +135,7 @@ func Render(ctx context.Context, sources []Source, opts ...Option) (*Rendered, e
 		if err != nil {
 			return nil, invalid(fmt.Errorf("%s: %w", sources[i], err))
 		}
-		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux, Prerequisites: Prerequisites(e.Spec), SOPS: e.sops()})
+		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux, Prerequisites: Prerequisites(e.Spec), SOPS: e.SOPS()})
 	}
 	sort.SliceStable(compileEnvs, func(i, j int) bool { return compileEnvs[i].Name < compileEnvs[j].Name })
 	tree, err := overlays.Compile(ctx, base, compileEnvs)

@@ -227,9 +227,9 @@ func yamlDocuments(b []byte) ([][]byte, error) {
 	}
 }
 
-// sops is what the overlay compiler ships of the environment's SOPS
+// SOPS is what the overlay compiler ships of the environment's SOPS
 // files: each manifest unchanged, and the key Secret Flux decrypts with.
-func (e *Environment) sops() overlays.SOPS {
+func (e *Environment) SOPS() overlays.SOPS {
 	s := overlays.SOPS{KeySecret: e.Spec.SOPS.KeySecret}
 	for _, f := range e.SecretFiles {
 		s.Secrets = append(s.Secrets, overlays.EncryptedSecret{Source: f.Path, Data: f.Data})

@@ -409,7 +409,7 @@ func graphCommand() *cobra.Command {
 				return err
 			}
 			e := r.Environments[0]
-			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec)}, format)
+			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec), SOPS: e.SOPS()}, format)
 			if err != nil {
 				return err
 			}

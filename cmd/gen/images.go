@@ -18,7 +18,7 @@ in operator flags and Helm values, and the Elasticsearch and Kibana images ECK
 derives from their version. With images.registry set they are the mirror's
 references; feed the list to crane copy, skopeo or a registry's import.`,
 		Example: `  gen images environments/prod`,
-		Args: args(cobra.MaximumNArgs(1)),
+		Args:    args(cobra.MaximumNArgs(1)),
 		RunE: func(c *cobra.Command, dirs []string) error {
 			r, err := generate.Render(c.Context(), sources(dirs))
 			if err != nil {

@@ -16,9 +16,12 @@ BUILDTAGS ?= kustomize_disable_go_plugin_support
 
 ## test: vet, then every test (golden files, invalid inputs, CLI scripts,
 ## kustomize/Flux/kubectl builds of the rendered tree, promtool unit tests
-## of every rule).
+## of every rule), then the examples/platform module's.
 test: vet promtool
 	$(GO) test ./...
+	# examples/platform is a module of its own (Vigil used as a library);
+	# ./... does not reach it.
+	cd examples/platform && $(GO) vet ./... && $(GO) test ./...
 
 ## promtool: build the rule tests' promtool from go.mod's tool directive
 ## once, outside any test's timeout (a cold build takes minutes).

@@ -28,7 +28,6 @@ import (
 	"github.com/vigil-stack/vigil/generate/stack"
 	"github.com/vigil-stack/vigil/generate/storage"
 	"github.com/vigil-stack/vigil/generate/tracing"
-	"github.com/vigil-stack/vigil/overlays"
 )
 
 // component is one generator of the stack, in the order Build runs them.
@@ -73,16 +72,21 @@ func generateGrafana(e *env.Environment, s *stack.Set) error {
 }
 
 // Build generates the typed objects of every enabled component of a valid
-// environment, and marks the ones Flux may replace when an immutable field
-// changes (overlays.MarkReplaceable), whichever component made them.
+// environment, moves their images to the environment's mirror registry, and
+// marks the ones Flux may replace when an immutable field changes
+// (overlays.MarkReplaceable), whichever component made them. Render does
+// the same plus the extensions of its options (extension.go).
 func Build(e *env.Environment) (*stack.Set, error) {
+	return (*options)(nil).build(&Environment{Spec: e})
+}
+
+func buildComponents(e *env.Environment) (*stack.Set, error) {
 	s := &stack.Set{}
 	for _, c := range components {
 		if err := c.generate(e, s); err != nil {
 			return nil, fmt.Errorf("generate %s: %w", c.name, err)
 		}
 	}
-	overlays.MarkReplaceable(s)
 	return s, nil
 }
 

@@ -27,8 +27,11 @@ func TestGoTypesMatchSchema(t *testing.T) {
 func compareStruct(t *testing.T, path string, v cue.Value, typ reflect.Type) {
 	t.Helper()
 	goFields := map[string]reflect.StructField{}
-	for i := 0; i < typ.NumField(); i++ {
-		f := typ.Field(i)
+	// Embedded structs (env.Platform) contribute their fields, as in JSON.
+	for _, f := range reflect.VisibleFields(typ) {
+		if f.Anonymous {
+			continue
+		}
 		name := strings.Split(f.Tag.Get("json"), ",")[0]
 		if name == "" || name == "-" {
 			t.Errorf("%s: Go field %s has no json name", path, f.Name)

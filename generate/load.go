@@ -1,10 +1,3 @@
-// Package generate is Vigil's library: it loads an environment directory
-// (CUE) against the embedded schema, checks it, and builds the typed
-// Kubernetes objects of the whole monitoring and logging stack.
-//
-// The pipeline is load → validate → generate objects; package overlays
-// compiles the objects into kustomize bases, overlays and Flux
-// Kustomizations, verifies them and writes them.
 package generate
 
 import (

@@ -42,7 +42,7 @@ func Prerequisites(e *env.Environment) []overlays.Prerequisite {
 		}
 		out = append(out, p)
 	}
-	if e.SparkHistoryEnabled() {
+	if e.SparkJobsLogEvents() {
 		// The Spark defaults make every driver and executor read the
 		// event log credentials in its job namespace; no object Vigil
 		// applies there names the Secret, so no unit waits, but the

@@ -70,10 +70,15 @@ func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 // Render loads, validates and generates every source concurrently (each
 // with its own CUE context), generates the base environment, and compiles
 // everything into one verified tree. Invalid environments are all reported,
-// each as a *SourceError joined into the returned error.
-func Render(ctx context.Context, sources []Source) (*Rendered, error) {
+// each as a *SourceError joined into the returned error. Options add a
+// platform's own components and transforms (extension.go).
+func Render(ctx context.Context, sources []Source, opts ...Option) (*Rendered, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("no environment to render")
+	}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	envs := make([]*Environment, len(sources))
 	sets := make([]*stack.Set, len(sources))
@@ -90,7 +95,7 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 		if err != nil {
 			return err
 		}
-		base, err = Build(b.Spec)
+		base, err = o.build(b)
 		return err
 	})
 	for i, src := range sources {
@@ -98,7 +103,7 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 			start := time.Now()
 			e, err := src.load(gctx)
 			if err == nil {
-				sets[i], err = Build(e.Spec)
+				sets[i], err = o.build(e)
 			}
 			if err != nil {
 				errs[i] = &SourceError{Source: src.String(), Err: err}
@@ -117,14 +122,6 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 	if err := CheckClusters(ctx, sources, envs); err != nil {
 		return nil, err
 	}
-	for i, e := range envs {
-		if len(e.SecretFiles) > 0 {
-			// Shipping encrypted manifests with a decrypting Flux
-			// Kustomization is not built yet; rendering without them would
-			// leave the Secrets missing on the cluster without a word.
-			return nil, invalid(fmt.Errorf("%s: references SOPS files (%s, …), which Vigil checks but cannot render yet; create those Secrets out of band and drop the sops fields", sources[i], e.SecretFiles[0].Path))
-		}
-	}
 
 	out := &Rendered{Environments: envs, Objects: map[string]*stack.Set{}, Durations: map[string]time.Duration{}}
 	compileEnvs := make([]overlays.Environment, 0, len(envs))
@@ -138,7 +135,7 @@ func Render(ctx context.Context, sources []Source) (*Rendered, error) {
 		if err != nil {
 			return nil, invalid(fmt.Errorf("%s: %w", sources[i], err))
 		}
-		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux, Prerequisites: Prerequisites(e.Spec)})
+		compileEnvs = append(compileEnvs, overlays.Environment{Name: name, Objects: sets[i], Flux: flux, Prerequisites: Prerequisites(e.Spec), SOPS: e.SOPS()})
 	}
 	sort.SliceStable(compileEnvs, func(i, j int) bool { return compileEnvs[i].Name < compileEnvs[j].Name })
 	tree, err := overlays.Compile(ctx, base, compileEnvs)

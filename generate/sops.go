@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/vigil-stack/vigil/generate/env"
+	"github.com/vigil-stack/vigil/overlays"
 )
 
 // SecretFile is a SOPS-encrypted Secret manifest an environment references.
@@ -224,4 +225,14 @@ func yamlDocuments(b []byte) ([][]byte, error) {
 			docs = append(docs, d)
 		}
 	}
+}
+
+// SOPS is what the overlay compiler ships of the environment's SOPS
+// files: each manifest unchanged, and the key Secret Flux decrypts with.
+func (e *Environment) SOPS() overlays.SOPS {
+	s := overlays.SOPS{KeySecret: e.Spec.SOPS.KeySecret}
+	for _, f := range e.SecretFiles {
+		s.Secrets = append(s.Secrets, overlays.EncryptedSecret{Source: f.Path, Data: f.Data})
+	}
+	return s
 }

@@ -17,6 +17,8 @@
 //	                                   base has not
 //	envs/<env>/_prerequisites/<gate>/  what a gate applies: one ConfigMap
 //	                                   saying what the gate waits for
+//	envs/<env>/_secrets/<namespace>/   the SOPS-encrypted Secrets, unchanged,
+//	                                   applied and decrypted by <env>-secrets
 //	clusters/<env>/                    the Flux objects: a Kustomization per
 //	                                   unit, per gate and per upstream, a
 //	                                   GitRepository per upstream, and their
@@ -76,6 +78,13 @@
 // objects reference the object, or whose component the prerequisite names,
 // depend on the gate, so Flux reports the gate as not ready with the
 // object's name instead of a Pending claim or a pod that cannot start.
+//
+// # SOPS secrets
+//
+// Environment.SOPS ships SOPS-encrypted Secret manifests: copied byte for
+// byte, applied by one Kustomization per environment with spec.decryption,
+// which owns those Secrets in the graph (units reading one depend on it) and
+// depends on a gate for its key Secret. See SOPS in sops.go.
 //
 // # CRDs
 //

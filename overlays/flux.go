@@ -196,6 +196,11 @@ func fluxObjects(env string, f Flux, g *depGraph) []stack.Object {
 					HealthCheckExpressions: kustomize.HealthCheckExpressions{Current: secretKeysExpr(gt.Keys)},
 				}}
 			}
+		case secretsNode:
+			// The Secrets have no readiness to check: applied is ready.
+			ks.Spec.Path = f.sourcePath(secretsDir(env))
+			ks.Spec.SourceRef = f.SourceRef
+			ks.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: &meta.LocalObjectReference{Name: n.keySecret}}
 		default:
 			ks.Spec.Path = f.sourcePath(unitDir(env, n.component, n.layer))
 			ks.Spec.SourceRef = f.SourceRef

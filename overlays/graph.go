@@ -33,6 +33,9 @@ const (
 	upstreamNode
 	// gateNode applies nothing: its health check waits for a prerequisite.
 	gateNode
+	// secretsNode applies the environment's SOPS-encrypted Secrets and
+	// has Flux decrypt them (sops.go).
+	secretsNode
 )
 
 // fluxNode is one Flux Kustomization of an environment.
@@ -44,7 +47,9 @@ type fluxNode struct {
 	// upstream is set for upstream nodes, gate for gate nodes.
 	upstream *stack.Upstream
 	gate     *Gate
-	objects  []*object
+	// keySecret is set for the SOPS node: the decryption key's Secret.
+	keySecret string
+	objects   []*object
 	// deps are the names of the Kustomizations this one depends on,
 	// sorted, without the ones implied through another dependency.
 	deps []string
@@ -64,6 +69,8 @@ type depGraph struct {
 	refs []resolvedRef
 	// gates are the environment's prerequisites, resolved.
 	gates []*Gate
+	// secrets are the SOPS-encrypted Secrets, one per namespace.
+	secrets []*encrypted
 }
 
 type resolvedRef struct {
@@ -123,7 +130,7 @@ func gateName(env string, p Prerequisite) string {
 	return strings.TrimRight(clean[:63-9], "-") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
-func buildGraph(env string, objs []*object, ups []stack.Upstream, prereqs []Prerequisite) (*depGraph, error) {
+func buildGraph(env string, objs []*object, ups []stack.Upstream, prereqs []Prerequisite, sops sopsInput) (*depGraph, error) {
 	g := &depGraph{env: env}
 	names := map[string]string{}
 	add := func(n *fluxNode, what string) error {
@@ -202,6 +209,14 @@ func buildGraph(env string, objs []*object, ups []stack.Upstream, prereqs []Prer
 	var refs []reference
 	for _, o := range objs {
 		refs = append(refs, references(o)...)
+	}
+	if len(sops.enc) > 0 {
+		more, err := g.addSecrets(env, sops, refs, owner, add)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, more...)
+		prereqs = append(append([]Prerequisite(nil), prereqs...), sops.keyPrerequisite())
 	}
 	gates, err := resolvePrerequisites(env, prereqs, refs, owner, units)
 	if err != nil {
@@ -451,7 +466,11 @@ func graphOf(env Environment) (*depGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildGraph(env.Name, objs, ups, env.Prerequisites)
+	enc, err := parseSOPS(env.SOPS)
+	if err != nil {
+		return nil, err
+	}
+	return buildGraph(env.Name, objs, ups, env.Prerequisites, sopsInput{enc: enc, keySecret: env.SOPS.KeySecret, fluxNamespace: env.Flux.withDefaults().Namespace})
 }
 
 func (n *fluxNode) label() string {
@@ -474,6 +493,9 @@ func (g *depGraph) mermaid() string {
 		case gateNode:
 			// Hexagon: a prerequisite Vigil waits for and never creates.
 			fmt.Fprintf(&b, "    %s{{%s}}\n", id[n.name], quote(n.label()))
+		case secretsNode:
+			// Cylinder: encrypted data, decrypted by Flux.
+			fmt.Fprintf(&b, "    %s[(%s)]\n", id[n.name], quote(n.label()))
 		default:
 			fmt.Fprintf(&b, "    %s[%s]\n", id[n.name], quote(n.label()))
 		}

@@ -30,6 +30,8 @@ type Environment struct {
 	// Prerequisites are what the environment needs on the cluster and
 	// does not create; each gets a gate (see Prerequisite).
 	Prerequisites []Prerequisite
+	// SOPS are the environment's encrypted Secrets (sops.go).
+	SOPS SOPS
 }
 
 // Tree is a rendered tree: file paths (slash-separated, relative) to
@@ -321,8 +323,15 @@ func (r *rendered) renderEnv(e Environment, index map[string]*baseGroup, p *patc
 	if err := flux.validate(); err != nil {
 		return err
 	}
-	g, err := buildGraph(e.Name, objs, ups, e.Prerequisites)
+	enc, err := parseSOPS(e.SOPS)
 	if err != nil {
+		return err
+	}
+	g, err := buildGraph(e.Name, objs, ups, e.Prerequisites, sopsInput{enc: enc, keySecret: e.SOPS.KeySecret, fluxNamespace: flux.Namespace})
+	if err != nil {
+		return err
+	}
+	if err := r.renderSecrets(e.Name, g.secrets); err != nil {
 		return err
 	}
 	for _, n := range g.nodes {

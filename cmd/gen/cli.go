@@ -129,7 +129,7 @@ the schema first; every mistake is reported at the line of CUE that caused it.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(initCommand(), validateCommand(), renderCommand(), diffCommand(), graphCommand(), prereqsCommand(), schemaCommand(), versionCommand())
+	root.AddCommand(initCommand(), validateCommand(), renderCommand(), diffCommand(), graphCommand(), imagesCommand(), prereqsCommand(), schemaCommand(), versionCommand())
 	return root
 }
 
@@ -409,7 +409,7 @@ func graphCommand() *cobra.Command {
 				return err
 			}
 			e := r.Environments[0]
-			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec)}, format)
+			g, err := overlays.Graph(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec), SOPS: e.SOPS()}, format)
 			if err != nil {
 				return err
 			}

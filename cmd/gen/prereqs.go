@@ -41,7 +41,7 @@ keys, never their values) and exits 1 naming every one that is missing.`,
 				return err
 			}
 			e := r.Environments[0]
-			gates, err := overlays.Gates(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec)})
+			gates, err := overlays.Gates(overlays.Environment{Name: e.Spec.Name, Objects: r.Objects[e.Spec.Name], Prerequisites: generate.Prerequisites(e.Spec), SOPS: e.SOPS()})
 			if err != nil {
 				return err
 			}

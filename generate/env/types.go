@@ -22,6 +22,7 @@ type Environment struct {
 	Tracing             Tracing             `json:"tracing"`
 	Flux                Flux                `json:"flux"`
 	Prerequisites       Prerequisites       `json:"prerequisites"`
+	Platform
 }
 
 // Tiers.
@@ -301,6 +302,7 @@ type SparkHistory struct {
 	BootstrapPrefix  bool          `json:"bootstrapPrefix"`
 	Cleaner          SparkCleaner  `json:"cleaner"`
 	HadoopAWSVersion string        `json:"hadoopAwsVersion,omitempty"`
+	S3AJars          S3AJars       `json:"s3aJars"`
 	Ingress          Ingress       `json:"ingress"`
 	Resources        Resources     `json:"resources"`
 }
@@ -308,6 +310,7 @@ type SparkHistory struct {
 type EventLog struct {
 	Bucket string `json:"bucket"`
 	Prefix string `json:"prefix"`
+	Jobs   string `json:"jobs"`
 }
 
 type S3Credentials struct {

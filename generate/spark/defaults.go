@@ -39,9 +39,16 @@ func (g *generator) jobDefaults() Properties {
 	if !g.history {
 		return p
 	}
-	p["spark.eventLog.enabled"] = "true"
 	p["spark.eventLog.dir"] = g.logDir
 	maps.Copy(p, hadoopS3A(g.s3, g.s3a))
+	if !g.e.SparkJobsLogEvents() {
+		// Opt-in: jobs without hadoop-aws, or in a namespace without the
+		// credentials Secret, still start; an application that sets
+		// spark.eventLog.enabled finds the rest here.
+		p["spark.eventLog.enabled"] = "false"
+		return p
+	}
+	p["spark.eventLog.enabled"] = "true"
 	c := g.e.Spark.HistoryServer.Credentials
 	for _, role := range []string{"driver", "executor"} {
 		p["spark.kubernetes."+role+".secretKeyRef.AWS_ACCESS_KEY_ID"] = c.AccessKeyID.Secret + ":" + c.AccessKeyID.Key

@@ -37,7 +37,11 @@
 // are only ever set from the environment's Secret references. The
 // History Server runs apache/spark at the environment's spark.version, with
 // hadoop-aws and the AWS SDK bundle of that Spark line (S3AFor) fetched from
-// Maven Central at start and checked against Maven's published SHA-1.
+// Maven Central (or spark.historyServer.s3aJars.mirrorUrl, a proxy with its
+// layout) at start and checked against the published SHA-1, or copied from
+// s3aJars.image, an image of the platform's holding them, so that a cluster
+// without egress needs no download. With images.registry set and neither,
+// generating is refused.
 //
 // # How jobs get the settings
 //
@@ -50,7 +54,13 @@
 // SparkApplication's spec.sparkConfigMap does not load spark-defaults.conf:
 // the driver is started with --properties-file.
 //
-// Job images must carry the same hadoop-aws and SDK jars (S3AFor of their
+// With spark.historyServer.eventLog.jobs "opt-in" the defaults keep the
+// directory and the S3A settings but set spark.eventLog.enabled to false and
+// name no Secret, so jobs without hadoop-aws or without the Secret start; an
+// application opts in through its sparkConf (see schema/platform.cue), and
+// the job namespaces get no gate for the Secret.
+//
+// With "all" (the default), job images must carry the same hadoop-aws and SDK jars (S3AFor of their
 // Spark version), and the event log Secret must exist in every job
 // namespace: the defaults set spark.kubernetes.driver.secretKeyRef and
 // spark.kubernetes.executor.secretKeyRef for both keys, which Spark turns

@@ -16,8 +16,12 @@ const mavenCentral = "https://repo1.maven.org/maven2"
 
 // URL is the artifact's jar on Maven Central. Maven publishes a .sha1 file
 // next to it, which the download verifies.
-func (a MavenArtifact) URL() string {
-	return mavenCentral + "/" + strings.ReplaceAll(a.Group, ".", "/") + "/" + a.Artifact + "/" + a.Version +
+func (a MavenArtifact) URL() string { return a.URLIn(mavenCentral) }
+
+// URLIn is the artifact's jar in a Maven repository with Maven Central's
+// layout (a proxy or mirror of it).
+func (a MavenArtifact) URLIn(repository string) string {
+	return strings.TrimSuffix(repository, "/") + "/" + strings.ReplaceAll(a.Group, ".", "/") + "/" + a.Artifact + "/" + a.Version +
 		"/" + a.Artifact + "-" + a.Version + ".jar"
 }
 

@@ -114,6 +114,71 @@ for url in "$@"; do
 done
 `
 
+// copyJarsScript copies the S3A jars from the jar image's directory
+// (the first argument) into jarsDir, and fails when there is none, so that a
+// wrong path shows in the init container's log rather than as a
+// ClassNotFoundException of the History Server.
+const copyJarsScript = `set -eu
+found=0
+for jar in "$1"/*.jar; do
+  [ -f "$jar" ] || continue
+  cp "$jar" ` + jarsDir + `/
+  found=1
+done
+if [ "$found" = 0 ]; then
+  echo "no *.jar in $1 of the s3aJars image" >&2
+  exit 1
+fi
+`
+
+// s3aJarsInit is the init container that puts hadoop-aws and the SDK
+// bundle into jarsDir: copied from spark.historyServer.s3aJars.image, or
+// downloaded from its mirrorUrl or else Maven Central. With images.registry
+// set (an air-gapped cluster), downloading from Maven Central is refused.
+func (g *generator) s3aJarsInit() (corev1.Container, error) {
+	src := g.e.Spark.HistoryServer.S3AJars
+	if src.Image != "" && src.MirrorURL != "" {
+		return corev1.Container{}, fmt.Errorf("spark.historyServer.s3aJars: set image or mirrorUrl, not both")
+	}
+	if src.Image != "" {
+		return corev1.Container{
+			Name:            "copy-s3a-jars",
+			Image:           src.Image,
+			Command:         []string{"/bin/sh", "-c", copyJarsScript, "copy-s3a-jars", src.Path},
+			Resources:       smallResources("100m", "64Mi", "128Mi"),
+			SecurityContext: restricted(),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "jars", MountPath: jarsDir}},
+		}, nil
+	}
+	repo := mavenCentral
+	if src.MirrorURL != "" {
+		repo = src.MirrorURL
+	} else if g.e.Images.Registry != "" {
+		return corev1.Container{}, fmt.Errorf("images.registry is set, so the cluster is taken to have no internet access, but the Spark History Server would download its S3A jars from Maven Central: set spark.historyServer.s3aJars.image (an image holding %s) or s3aJars.mirrorUrl (a Maven proxy)", jarNames(g.s3a))
+	}
+	urls := []string{}
+	for _, j := range g.s3a.Jars() {
+		urls = append(urls, j.URLIn(repo))
+	}
+	return corev1.Container{
+		Name:            "fetch-s3a-jars",
+		Image:           stack.Curl.Ref(),
+		Command:         []string{"/bin/sh", "-c", fetchJarsScript, "fetch-s3a-jars"},
+		Args:            urls,
+		Resources:       smallResources("100m", "64Mi", "128Mi"),
+		SecurityContext: restricted(),
+		VolumeMounts:    []corev1.VolumeMount{{Name: "jars", MountPath: jarsDir}},
+	}, nil
+}
+
+func jarNames(s S3A) string {
+	var names []string
+	for _, j := range s.Jars() {
+		names = append(names, j.Artifact+"-"+j.Version+".jar")
+	}
+	return strings.Join(names, " and ")
+}
+
 // truststoreScript builds a Java trust store of the JDK's CAs plus every
 // certificate of the S3 CA bundle (keytool imports one certificate per
 // call, so the bundle is split first). "changeit" is the JDK trust store's
@@ -158,9 +223,9 @@ func (g *generator) historyDeployment(conf string) (*appsv1.Deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spark.historyServer.resources: %w", err)
 	}
-	urls := []string{}
-	for _, j := range g.s3a.Jars() {
-		urls = append(urls, j.URL())
+	fetch, err := g.s3aJarsInit()
+	if err != nil {
+		return nil, err
 	}
 	env := []corev1.EnvVar{
 		{Name: "SPARK_CONF_DIR", Value: historyConfDir},
@@ -183,15 +248,7 @@ func (g *generator) historyDeployment(conf string) (*appsv1.Deployment, error) {
 		emptyDir("store", "10Gi"),
 		emptyDir("tmp", "1Gi"),
 	}
-	inits := []corev1.Container{{
-		Name:            "fetch-s3a-jars",
-		Image:           stack.Curl.Ref(),
-		Command:         []string{"/bin/sh", "-c", fetchJarsScript, "fetch-s3a-jars"},
-		Args:            urls,
-		Resources:       smallResources("100m", "64Mi", "128Mi"),
-		SecurityContext: restricted(),
-		VolumeMounts:    []corev1.VolumeMount{{Name: "jars", MountPath: jarsDir}},
-	}}
+	inits := []corev1.Container{fetch}
 	if ca := g.s3.CABundle; ca != nil {
 		volumes = append(volumes, caVolume(ca), emptyDir("truststore", "16Mi"))
 		inits = append(inits, corev1.Container{

@@ -1,6 +1,9 @@
 package stack
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Release is one pinned upstream release: the image Vigil runs and where its
 // version comes from. Every container image in the output comes from this
@@ -118,4 +121,56 @@ var npdReleases = map[int]Release{
 	34: pin("registry.k8s.io/node-problem-detector/node-problem-detector", "v1.34.4", "kubernetes/node-problem-detector v1.34.4 (2026-07-11)"),
 	35: pin("registry.k8s.io/node-problem-detector/node-problem-detector", "v1.35.3", "kubernetes/node-problem-detector v1.35.3 (2026-07-11)"),
 	36: pin("registry.k8s.io/node-problem-detector/node-problem-detector", "v1.36.0", "kubernetes/node-problem-detector v1.36.0 (2026-07-11)"),
+}
+
+// Repositories lists the table's image repositories (without tag), sorted,
+// each once.
+func Repositories() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range pinned {
+		if !seen[r.Image] {
+			seen[r.Image] = true
+			out = append(out, r.Image)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Mirrored moves an image reference (with or without tag or digest) to a
+// mirror registry, keeping its repository path and its tag or digest:
+// Mirrored("mirror.example.com", "quay.io/prometheus/prometheus:v3.16.0")
+// is "mirror.example.com/prometheus/prometheus:v3.16.0". The first path
+// element is the source registry when it looks like a host (a dot or a
+// colon, or localhost), as container runtimes decide; a reference without
+// one is Docker Hub's, whose official images live under library/. An empty
+// registry returns ref unchanged.
+func Mirrored(registry, ref string) string {
+	if registry == "" {
+		return ref
+	}
+	return strings.TrimSuffix(registry, "/") + "/" + RepositoryPath(ref)
+}
+
+// RepositoryPath is ref without its registry host ("prometheus/prometheus:v3.16.0").
+func RepositoryPath(ref string) string {
+	first, rest, found := strings.Cut(ref, "/")
+	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return rest
+	}
+	if !found {
+		return "library/" + ref
+	}
+	return ref
+}
+
+// Registry is the registry host of ref ("quay.io"; "docker.io" for a
+// reference without one).
+func Registry(ref string) string {
+	first, _, found := strings.Cut(ref, "/")
+	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return "docker.io"
 }

@@ -184,6 +184,7 @@ type Monitoring struct {
 	NodeExporter     Exporter             `json:"nodeExporter"`
 	KubeStateMetrics Exporter             `json:"kubeStateMetrics"`
 	Rules            map[string]RuleGroup `json:"rules"`
+	ControlPlane     ControlPlane         `json:"controlPlane"`
 }
 
 type Exporter struct {

@@ -122,20 +122,21 @@ var burnWindows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
 func burnRateExpr(c verbClass, w string) string {
 	sel := job(APIServerJob) + `,verb=~"` + c.verbs + `"`
 	h := "apiserver_request_sli_duration_seconds"
-	fast := fmt.Sprintf(`sum(rate(%s_bucket{%s,subresource!~"proxy|attach|log|exec|portforward",scope=~"resource|",le=~"1(\\.0)?"}[%s]))`, h, sel, w)
+	// A sum with no series would make the whole expression empty: a scope
+	// without traffic, or no 5xx since the API server started, counts 0.
+	bucket := func(scope, le string) string {
+		return fmt.Sprintf(`(sum(rate(%s_bucket{%s,subresource!~"proxy|attach|log|exec|portforward",scope%s,le=~"%s(\\.0)?"}[%s])) or vector(0))`, h, sel, scope, le, w)
+	}
+	fast := bucket(`=~"resource|"`, "1")
 	if c.name == "read" {
-		fast = fmt.Sprintf(`(
-      sum(rate(%[1]s_bucket{%[2]s,subresource!~"proxy|attach|log|exec|portforward",scope=~"resource|",le=~"1(\\.0)?"}[%[3]s]))
-    + sum(rate(%[1]s_bucket{%[2]s,subresource!~"proxy|attach|log|exec|portforward",scope="namespace",le=~"5(\\.0)?"}[%[3]s]))
-    + sum(rate(%[1]s_bucket{%[2]s,subresource!~"proxy|attach|log|exec|portforward",scope="cluster",le=~"30(\\.0)?"}[%[3]s]))
-  )`, h, sel, w)
+		fast = "(\n      " + fast + "\n    + " + bucket(`="namespace"`, "5") + "\n    + " + bucket(`="cluster"`, "30") + "\n  )"
 	}
 	return fmt.Sprintf(`(
   (
     sum(rate(%[1]s_count{%[2]s,subresource!~"proxy|attach|log|exec|portforward"}[%[3]s]))
     - %[4]s
   )
-  + sum(rate(apiserver_request_total{%[2]s,code=~"5.."}[%[3]s]))
+  + (sum(rate(apiserver_request_total{%[2]s,code=~"5.."}[%[3]s])) or vector(0))
 )
 / sum(rate(apiserver_request_total{%[2]s}[%[3]s]))`, h, sel, w, fast)
 }

@@ -67,6 +67,7 @@ var boards = []Board{
 		enabled: func(*env.Environment) bool { return true }, build: storage},
 	{UID: "vigil-logging", Title: "Logging pipeline", Folder: FolderLogging,
 		enabled: func(e *env.Environment) bool { return e.Logging.Enabled }, build: loggingPipeline},
+	apiServerBoard, etcdBoard, schedulerBoard, coreDNSBoard,
 }
 
 func init() {

@@ -298,7 +298,7 @@ func uidsOf(t *testing.T, e *env.Environment) []string {
 
 func TestWhichDashboards(t *testing.T) {
 	e := stacktest.Example(t, "prod")
-	all := []string{"vigil-cluster-health", "vigil-logging", "vigil-node-problems", "vigil-spark", "vigil-storage"}
+	all := []string{"vigil-apiserver", "vigil-cluster-health", "vigil-coredns", "vigil-etcd", "vigil-logging", "vigil-node-problems", "vigil-scheduler-controller-manager", "vigil-spark", "vigil-storage"}
 	if d := cmp.Diff(all, uidsOf(t, e)); d != "" {
 		t.Errorf("prod dashboards (-want +got):\n%s", d)
 	}
@@ -306,6 +306,7 @@ func TestWhichDashboards(t *testing.T) {
 	e.NodeProblemDetector.Enabled = false
 	e.Spark.Enabled = false
 	e.Logging.Enabled = false
+	e.Monitoring.ControlPlane.Enabled = false
 	if d := cmp.Diff([]string{"vigil-cluster-health", "vigil-storage"}, uidsOf(t, e)); d != "" {
 		t.Errorf("without NPD, Spark and logging (-want +got):\n%s", d)
 	}

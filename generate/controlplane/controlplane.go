@@ -89,8 +89,8 @@ func Generate(e *env.Environment, s *stack.Set) error {
 	s.Add(Component, stack.Content, apiServerMonitor(ns, interval))
 
 	var endpoints []string
-	if sm := e.Monitoring.ControlPlane.SelfManaged; sm != nil {
-		endpoints = sm.Endpoints
+	if e.Cluster.ControlPlane == env.ControlPlaneSelfManaged {
+		endpoints = e.Monitoring.ControlPlane.SelfManagedSettings().Endpoints
 	}
 	for _, t := range targets(e, scrape) {
 		t.endpoint.Interval = interval
@@ -113,7 +113,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 
 // targets are the components beside the API server that are scraped.
 func targets(e *env.Environment, scrape env.ControlPlaneScrape) []target {
-	cp := e.Monitoring.ControlPlane
+	sm := e.Monitoring.ControlPlane.SelfManagedSettings()
 	var out []target
 	https := func() monitoringv1.Endpoint {
 		return monitoringv1.Endpoint{
@@ -136,7 +136,7 @@ func targets(e *env.Environment, scrape env.ControlPlaneScrape) []target {
 	}
 	if scrape.Scheduler {
 		out = append(out, target{job: SchedulerJob, podLabels: map[string]string{"component": SchedulerJob, "tier": "control-plane"},
-			port: cp.SelfManaged.Scheduler.Port, portName: "https-metrics", endpoint: https()})
+			port: sm.Scheduler.Port, portName: "https-metrics", endpoint: https()})
 	}
 	if scrape.ControllerManager {
 		ep := https()
@@ -144,15 +144,15 @@ func targets(e *env.Environment, scrape env.ControlPlaneScrape) []target {
 		// series duplicate the API server's; kube-prometheus drops them.
 		ep.MetricRelabelConfigs = []monitoringv1.RelabelConfig{drop(`etcd_(debugging|disk|request|server).*`)}
 		out = append(out, target{job: ControllerManagerJob, podLabels: map[string]string{"component": ControllerManagerJob, "tier": "control-plane"},
-			port: cp.SelfManaged.ControllerManager.Port, portName: "https-metrics", endpoint: ep})
+			port: sm.ControllerManager.Port, portName: "https-metrics", endpoint: ep})
 	}
 	if scrape.Etcd {
-		c := cp.SelfManaged.Etcd.ClientCertificate
+		c := sm.Etcd.ClientCertificate
 		sel := func(r env.SecretRef) *corev1.SecretKeySelector {
 			return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: r.Secret}, Key: r.Key}
 		}
 		out = append(out, target{job: EtcdJob, podLabels: map[string]string{"component": EtcdJob, "tier": "control-plane"},
-			port: cp.SelfManaged.Etcd.Port, portName: "https-metrics", endpoint: monitoringv1.Endpoint{
+			port: sm.Etcd.Port, portName: "https-metrics", endpoint: monitoringv1.Endpoint{
 				Port:   "https-metrics",
 				Scheme: ptr.To(monitoringv1.SchemeHTTPS),
 				HTTPConfigWithProxyAndTLSFiles: monitoringv1.HTTPConfigWithProxyAndTLSFiles{
@@ -169,10 +169,8 @@ func targets(e *env.Environment, scrape env.ControlPlaneScrape) []target {
 			}})
 	}
 	if scrape.CoreDNS {
-		port := 9153
-		if sm := cp.SelfManaged; sm != nil {
-			port = sm.CoreDNS.Port
-		}
+		// A managed cluster's CoreDNS serves on the port kubeadm's does.
+		port := sm.CoreDNS.Port
 		out = append(out, target{job: CoreDNSJob, podLabels: map[string]string{"k8s-app": "kube-dns"}, port: port, portName: "metrics", always: true,
 			endpoint: monitoringv1.Endpoint{Port: "metrics"}})
 	}

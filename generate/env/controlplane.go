@@ -1,7 +1,9 @@
 package env
 
 // ControlPlane is monitoring.controlPlane; see schema/controlplane.cue.
-// Exactly one of SelfManaged and Managed is set, after Cluster.ControlPlane.
+// At most one of SelfManaged and Managed is set, the one that matches
+// Cluster.ControlPlane; an absent one means its defaults
+// (DefaultSelfManaged, DefaultManaged).
 type ControlPlane struct {
 	Enabled     bool                     `json:"enabled"`
 	SelfManaged *SelfManagedControlPlane `json:"selfManaged,omitempty"`
@@ -66,18 +68,51 @@ func (e *Environment) ControlPlaneScrape() ControlPlaneScrape {
 		return ControlPlaneScrape{}
 	}
 	out := ControlPlaneScrape{APIServer: true}
-	switch {
-	case e.Cluster.ControlPlane == ControlPlaneSelfManaged && cp.SelfManaged != nil:
-		s := cp.SelfManaged
+	switch e.Cluster.ControlPlane {
+	case ControlPlaneSelfManaged:
+		s := cp.SelfManagedSettings()
 		out.Scheduler = s.Scheduler.Enabled
 		out.ControllerManager = s.ControllerManager.Enabled
 		out.Etcd = s.Etcd.Enabled && s.Etcd.ClientCertificate != nil
 		out.CoreDNS = s.CoreDNS.Enabled
-	case e.Cluster.ControlPlane == ControlPlaneManaged && cp.Managed != nil:
-		m := cp.Managed
+	case ControlPlaneManaged:
+		m := cp.ManagedSettings()
 		// GKE runs kube-dns, not CoreDNS; an unnamed provider is not
 		// assumed to run either where Prometheus can see it.
 		out.CoreDNS = m.CoreDNS.Enabled && (m.Provider == ProviderEKS || m.Provider == ProviderAKS)
 	}
 	return out
+}
+
+// DefaultSelfManaged is #SelfManagedControlPlane with nothing set; a test
+// of package generate keeps it equal to the schema's defaults.
+func DefaultSelfManaged() SelfManagedControlPlane {
+	return SelfManagedControlPlane{
+		Endpoints:         []string{},
+		Scheduler:         ControlPlaneTarget{Enabled: true, Port: 10259},
+		ControllerManager: ControlPlaneTarget{Enabled: true, Port: 10257},
+		Etcd:              Etcd{Port: 2379},
+		CoreDNS:           ControlPlaneTarget{Enabled: true, Port: 9153},
+	}
+}
+
+// DefaultManaged is #ManagedControlPlane with nothing set.
+func DefaultManaged() ManagedControlPlane {
+	return ManagedControlPlane{CoreDNS: ManagedControlPlaneDNS{Enabled: true}}
+}
+
+// SelfManagedSettings is selfManaged as given, or its defaults.
+func (c ControlPlane) SelfManagedSettings() SelfManagedControlPlane {
+	if c.SelfManaged != nil {
+		return *c.SelfManaged
+	}
+	return DefaultSelfManaged()
+}
+
+// ManagedSettings is managed as given, or its defaults.
+func (c ControlPlane) ManagedSettings() ManagedControlPlane {
+	if c.Managed != nil {
+		return *c.Managed
+	}
+	return DefaultManaged()
 }

@@ -582,6 +582,8 @@ func TestRuleBrokenExpressionCaught(t *testing.T) {
 		{"user-etl-pipelines", "NightlyETLLate", `time() - max(spark_application_success_count{namespace="spark"}) > 0 and on() hour() > 6`},
 		{"prometheus-k8s-rules", "PrometheusErrorSendingAlertsToAnyAlertmanager", `max without (alertmanager) (rate(prometheus_notifications_errors_total{job="prometheus-k8s",namespace="monitoring"}[5m]) / rate(prometheus_notifications_sent_total{job="prometheus-k8s",namespace="monitoring"}[5m])) * 100 > 3`},
 		{"grafana-rules", "namespace_job_handler:grafana_http_requests:rate5m", `sum by (namespace, job, handler) (rate(grafana_http_request_duration_seconds_count{job="grafana"}[5m]))`},
+		// Without "== 1" an API server that is scraped but down is not absent.
+		{"kube-apiserver-rules", "KubeAPIDown", `absent(up{job="apiserver"})`},
 	} {
 		t.Run(c.rule, func(t *testing.T) {
 			rr := render(t, targets[slices.IndexFunc(targets, func(tg target) bool { return tg.name == "prod" })])

@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-stack/vigil/generate/alertmanager"
 	"github.com/vigil-stack/vigil/generate/audit"
 	"github.com/vigil-stack/vigil/generate/blackbox"
+	"github.com/vigil-stack/vigil/generate/controlplane"
 	"github.com/vigil-stack/vigil/generate/correlation"
 	"github.com/vigil-stack/vigil/generate/dashboards"
 	"github.com/vigil-stack/vigil/generate/elasticsearch"
@@ -48,6 +49,7 @@ var components = []component{
 	{"grafana", generateGrafana},
 	{"node-exporter", nodeexporter.Generate},
 	{"kube-state-metrics", kubestatemetrics.Generate},
+	{"control-plane", controlplane.Generate},
 	{"node-problem-detector", npd.Generate},
 	{"spark", spark.Generate},
 	{"elasticsearch", elasticsearch.Generate},

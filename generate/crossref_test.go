@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/vigil-stack/vigil/generate"
+	"github.com/vigil-stack/vigil/generate/controlplane"
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/namespaces"
 	"github.com/vigil-stack/vigil/generate/prometheusoperator"
@@ -205,7 +206,9 @@ func checkServicesSelectPods(t *testing.T, s *stack.Set) {
 		})
 	}
 	for _, svc := range stacktest.Find[*corev1.Service](s) {
-		if len(svc.Spec.Selector) == 0 {
+		if len(svc.Spec.Selector) == 0 || svc.Labels[stack.LabelComponent] == controlplane.Component {
+			// The control plane's Services select pods the cluster runs
+			// (kubeadm's static pods, CoreDNS), not Vigil.
 			continue
 		}
 		sel := labels.SelectorFromSet(svc.Spec.Selector)

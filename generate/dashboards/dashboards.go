@@ -83,6 +83,7 @@ var boards = []Board{
 	{UID: "vigil-alertmanager", Title: "Alertmanager", Folder: FolderMonitoring,
 		enabled: func(*env.Environment) bool { return true }, build: alertmanagerBoard},
 	{UID: "vigil-probes", Title: "Ingress probes", Folder: FolderKubernetes, enabled: probesEnabled, build: probes},
+	apiServerBoard, etcdBoard, schedulerBoard, coreDNSBoard,
 }
 
 func init() {

@@ -298,8 +298,8 @@ func uidsOf(t *testing.T, e *env.Environment) []string {
 
 func TestWhichDashboards(t *testing.T) {
 	e := stacktest.Example(t, "prod")
-	all := []string{"vigil-alertmanager", "vigil-cluster-health", "vigil-k8s-cluster", "vigil-k8s-namespace", "vigil-k8s-pod", "vigil-k8s-workload",
-		"vigil-kubelet", "vigil-logging", "vigil-node-problems", "vigil-nodes", "vigil-persistent-volumes", "vigil-probes", "vigil-prometheus", "vigil-spark", "vigil-storage"}
+	all := []string{"vigil-alertmanager", "vigil-apiserver", "vigil-cluster-health", "vigil-coredns", "vigil-etcd", "vigil-k8s-cluster", "vigil-k8s-namespace", "vigil-k8s-pod", "vigil-k8s-workload",
+		"vigil-kubelet", "vigil-logging", "vigil-node-problems", "vigil-nodes", "vigil-persistent-volumes", "vigil-probes", "vigil-prometheus", "vigil-scheduler-controller-manager", "vigil-spark", "vigil-storage"}
 	if d := cmp.Diff(all, uidsOf(t, e)); d != "" {
 		t.Errorf("prod dashboards (-want +got):\n%s", d)
 	}
@@ -308,9 +308,10 @@ func TestWhichDashboards(t *testing.T) {
 	e.Monitoring.BlackboxExporter.Enabled = false
 	e.Spark.Enabled = false
 	e.Logging.Enabled = false
+	e.Monitoring.ControlPlane.Enabled = false
 	if d := cmp.Diff([]string{"vigil-alertmanager", "vigil-cluster-health", "vigil-k8s-cluster", "vigil-k8s-namespace", "vigil-k8s-pod", "vigil-k8s-workload",
 		"vigil-kubelet", "vigil-nodes", "vigil-persistent-volumes", "vigil-prometheus", "vigil-storage"}, uidsOf(t, e)); d != "" {
-		t.Errorf("without NPD, blackbox exporter, Spark and logging (-want +got):\n%s", d)
+		t.Errorf("without NPD, blackbox exporter, control plane, Spark and logging (-want +got):\n%s", d)
 	}
 
 	// The compute-resources views read kube-state-metrics, the node view

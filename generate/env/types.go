@@ -186,6 +186,7 @@ type Monitoring struct {
 	KubeStateMetrics Exporter             `json:"kubeStateMetrics"`
 	BlackboxExporter BlackboxExporter     `json:"blackboxExporter"`
 	Rules            map[string]RuleGroup `json:"rules"`
+	ControlPlane     ControlPlane         `json:"controlPlane"`
 }
 
 type Exporter struct {

@@ -585,6 +585,8 @@ func TestRuleBrokenExpressionCaught(t *testing.T) {
 		{"records-rules", "instance:node_network_receive_bytes_excluding_lo:rate5m", `sum without (device) (rate(node_network_receive_bytes_total{job="node-exporter"}[5m]))`},
 		{"records-rules", "cluster:namespace:pod_cpu:active:kube_pod_container_resource_requests", `kube_pod_container_resource_requests{resource="cpu"}`},
 		{"blackbox-exporter-rules", "BlackboxProbeSlow", `avg_over_time(probe_duration_seconds{job="blackbox"}[5m]) > 2`},
+		// Without "== 1" an API server that is scraped but down is not absent.
+		{"kube-apiserver-rules", "KubeAPIDown", `absent(up{job="apiserver"})`},
 	} {
 		t.Run(c.rule, func(t *testing.T) {
 			rr := render(t, targets[slices.IndexFunc(targets, func(tg target) bool { return tg.name == "prod" })])

@@ -184,6 +184,8 @@ type Monitoring struct {
 	NodeExporter     Exporter             `json:"nodeExporter"`
 	KubeStateMetrics Exporter             `json:"kubeStateMetrics"`
 	Rules            map[string]RuleGroup `json:"rules"`
+	RemoteWrite      RemoteWrites         `json:"remoteWrite"`
+	Thanos           Thanos               `json:"thanos"`
 }
 
 type Exporter struct {

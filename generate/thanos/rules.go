@@ -119,5 +119,11 @@ func remoteWriteRules(ns string) *monitoringv1.PrometheusRule {
 			"Prometheus remote write is behind",
 			"{{ $labels.pod }} is {{ $value | humanize }}s behind in sending samples to {{ $labels.remote_name }} ({{ $labels.url }}).",
 			stack.UpstreamRunbook("prometheus", "PrometheusRemoteWriteBehind")},
+		alert{"PrometheusRemoteWriteDesiredShards",
+			`max_over_time(prometheus_remote_storage_shards_desired{` + n + `}[5m])
+> max_over_time(prometheus_remote_storage_shards_max{` + n + `}[5m])`, "15m", "warning",
+			"Prometheus remote write wants more shards than it may run",
+			"{{ $labels.pod }} would need {{ $value }} shards to keep up with {{ $labels.remote_name }} ({{ $labels.url }}), more than queue.maxShards allows: raise it, or drop series with writeRelabelConfigs.",
+			stack.UpstreamRunbook("prometheus", "PrometheusRemoteWriteDesiredShards")},
 	)
 }

@@ -33,6 +33,7 @@ var checks = []rule{
 	checkAudit,            // 15
 	checkPureExporter,     // 15
 	checkNodeProblemDetector,
+	checkLongTerm,
 	checkSecrets, // 6
 	// Grammars of the programs that read the values (input.go).
 	checkRuleGroups,

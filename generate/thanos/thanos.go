@@ -153,10 +153,15 @@ func Sidecar(e *env.Environment) (*monitoringv1.ThanosSpec, []corev1.Volume, []c
 		VolumeMounts:            mounts,
 		Resources:               res,
 	}
-	var containers []corev1.Container
-	if env := credentialsEnv(e); len(env) > 0 {
-		containers = []corev1.Container{{Name: SidecarContainer, Env: env}}
-	}
+	// The override restates the resources and the restricted context the
+	// operator gives the sidecar, so the merged container reads the same
+	// whichever side a reader looks at.
+	containers := []corev1.Container{{
+		Name:            SidecarContainer,
+		Env:             credentialsEnv(e),
+		Resources:       res,
+		SecurityContext: stack.RestrictedContainer(),
+	}}
 	return spec, vols, containers, nil
 }
 

@@ -585,5 +585,6 @@ func SecretRefs(e *env.Environment) []SecretRefUse {
 		add(&c.AccessKeyID, "tracing", "tempo", "credentials", "accessKeyId")
 		add(&c.SecretAccessKey, "tracing", "tempo", "credentials", "secretAccessKey")
 	}
+	out = append(out, longTermSecretRefs(e)...)
 	return out
 }

@@ -53,3 +53,35 @@ func checkLongTerm(e *env.Environment) []env.Issue {
 	}
 	return out
 }
+
+// longTermSecretRefs are the secret references of remote write and Thanos,
+// for SecretRefs.
+func longTermSecretRefs(e *env.Environment) []SecretRefUse {
+	var out []SecretRefUse
+	add := func(r *env.SecretRef, path ...string) {
+		if r != nil {
+			out = append(out, SecretRefUse{Path: path, Ref: r})
+		}
+	}
+	for _, n := range env.SortedKeys(e.Monitoring.RemoteWrite) {
+		rw := e.Monitoring.RemoteWrite[n]
+		if b := rw.BasicAuth; b != nil {
+			add(&b.Username, "monitoring", "remoteWrite", n, "basicAuth", "username")
+			add(&b.Password, "monitoring", "remoteWrite", n, "basicAuth", "password")
+		}
+		add(rw.BearerToken, "monitoring", "remoteWrite", n, "bearerToken")
+		if s := rw.SigV4; s != nil {
+			add(s.AccessKey, "monitoring", "remoteWrite", n, "sigv4", "accessKey")
+			add(s.SecretKey, "monitoring", "remoteWrite", n, "sigv4", "secretKey")
+		}
+	}
+	o := e.Monitoring.Thanos.ObjectStorage
+	if c := o.Credentials; c != nil && e.ThanosEnabled() {
+		add(&c.AccessKeyID, "monitoring", "thanos", "objectStorage", "credentials", "accessKeyId")
+		add(&c.SecretAccessKey, "monitoring", "thanos", "objectStorage", "credentials", "secretAccessKey")
+	}
+	if o.S3 != nil {
+		add(o.S3.CABundle, "monitoring", "thanos", "objectStorage", "s3", "caBundle")
+	}
+	return out
+}

@@ -17,6 +17,7 @@ func TestBaseEnvironmentEnablesEverything(t *testing.T) {
 		"prometheus": s.PrometheusEnabled(), "grafana": s.GrafanaEnabled(), "npd": s.NodeProblemDetector.Enabled,
 		"spark history": s.SparkHistoryEnabled(), "kibana": s.KibanaEnabled(), "fluentd": s.FluentdEnabled(),
 		"audit": s.AuditEnabled(), "pure exporter": s.PureExporterEnabled(), "tracing": s.Tracing.Enabled,
+		"thanos": s.ThanosEnabled(),
 	} {
 		if !on {
 			t.Errorf("the base environment must enable %s, or its base would be missing", what)

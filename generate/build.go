@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-stack/vigil/generate/spark"
 	"github.com/vigil-stack/vigil/generate/stack"
 	"github.com/vigil-stack/vigil/generate/storage"
+	"github.com/vigil-stack/vigil/generate/thanos"
 	"github.com/vigil-stack/vigil/generate/tracing"
 )
 
@@ -44,6 +45,7 @@ var components = []component{
 	{"storage", storage.Generate},
 	{"prometheus-operator", prometheusoperator.Generate},
 	{"prometheus", prometheus.Generate},
+	{"thanos", thanos.Generate},
 	{"alertmanager", alertmanager.Generate},
 	{"prometheus-rules", rules.Generate},
 	{"grafana", generateGrafana},

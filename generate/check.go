@@ -34,6 +34,7 @@ var checks = []rule{
 	checkPureExporter,     // 15
 	checkNodeProblemDetector,
 	checkControlPlane,
+	checkLongTerm,
 	checkSecrets, // 6
 	// Grammars of the programs that read the values (input.go).
 	checkRuleGroups,
@@ -585,5 +586,6 @@ func SecretRefs(e *env.Environment) []SecretRefUse {
 		add(&c.AccessKeyID, "tracing", "tempo", "credentials", "accessKeyId")
 		add(&c.SecretAccessKey, "tracing", "tempo", "credentials", "secretAccessKey")
 	}
+	out = append(out, longTermSecretRefs(e)...)
 	return out
 }

@@ -187,6 +187,8 @@ type Monitoring struct {
 	BlackboxExporter BlackboxExporter     `json:"blackboxExporter"`
 	Rules            map[string]RuleGroup `json:"rules"`
 	ControlPlane     ControlPlane         `json:"controlPlane"`
+	RemoteWrite      RemoteWrites         `json:"remoteWrite"`
+	Thanos           Thanos               `json:"thanos"`
 }
 
 type Exporter struct {

@@ -71,7 +71,12 @@ func TestGenerateExamples(t *testing.T) {
 			if len(file.Datasources) != 1 || file.Datasources[0].UID != grafana.PrometheusDatasourceUID || !file.Datasources[0].IsDefault {
 				t.Errorf("default datasources: %+v", file.Datasources)
 			}
-			if !strings.HasPrefix(file.Datasources[0].URL, "http://prometheus-k8s."+ns+".svc:") {
+			// With Thanos on, the querier answers under the same UID.
+			wantHost := "http://prometheus-k8s." + ns + ".svc:"
+			if e.ThanosEnabled() {
+				wantHost = "http://thanos-query." + ns + ".svc:"
+			}
+			if !strings.HasPrefix(file.Datasources[0].URL, wantHost) {
 				t.Errorf("Prometheus URL %q", file.Datasources[0].URL)
 			}
 

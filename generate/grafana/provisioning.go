@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/prometheus"
+	"github.com/vigil-stack/vigil/generate/thanos"
 )
 
 // PrometheusDatasourceUID is the UID of the stack's Prometheus datasource;
@@ -58,7 +59,25 @@ type DashboardConfigMap struct {
 // PrometheusDatasource is the stack's Prometheus, the default datasource.
 // The correlation generator extends its JSONData with
 // exemplarTraceIdDestinations.
+//
+// With Thanos on, it is the Thanos querier under the same UID, so that every
+// dashboard reads the deduplicated replicas and the bucket's history.
 func PrometheusDatasource(e *env.Environment) Datasource {
+	if e.ThanosEnabled() {
+		return Datasource{
+			Name:      "Thanos",
+			UID:       PrometheusDatasourceUID,
+			Type:      "prometheus",
+			URL:       thanos.QueryURL(e),
+			Access:    "proxy",
+			IsDefault: true,
+			JSONData: map[string]any{
+				"timeInterval":   e.Monitoring.Prometheus.ScrapeInterval,
+				"httpMethod":     "POST",
+				"prometheusType": "Thanos",
+			},
+		}
+	}
 	return Datasource{
 		Name:      "Prometheus",
 		UID:       PrometheusDatasourceUID,

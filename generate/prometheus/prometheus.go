@@ -194,6 +194,9 @@ func instance(e *env.Environment) (*monitoringv1.Prometheus, error) {
 		spec.EnableFeatures = []monitoringv1.EnableFeature{"exemplar-storage"}
 		spec.Exemplars = &monitoringv1.Exemplars{MaxSize: ptr(int64(c.ExemplarMaxSize))}
 	}
+	if err := longTerm(e, &spec); err != nil {
+		return nil, err
+	}
 	return &monitoringv1.Prometheus{ObjectMeta: meta(Name, e.Monitoring.Namespace), Spec: spec}, nil
 }
 

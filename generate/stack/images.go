@@ -81,8 +81,12 @@ var (
 	OTelCollector  = pin("docker.io/otel/opentelemetry-collector-contrib", "0.159.0", "open-telemetry/opentelemetry-collector-releases v0.159.0 (2026-08-17)")
 	Tempo          = pin("docker.io/grafana/tempo", "3.0.3", "grafana/tempo v3.0.3 (2026-08-13)")
 	Jaeger         = pin("docker.io/jaegertracing/jaeger", "2.20.0", "jaegertracing/jaeger v2.20.0 (2026-07-19)")
-	Busybox        = pin("docker.io/library/busybox", "1.37.0", "busybox 1.37.0, for one-shot sysctl and bootstrap steps")
-	Curl           = pin("docker.io/curlimages/curl", "8.17.0", "curl 8.17.0, for bootstrap Jobs that call HTTP APIs")
+	// Thanos runs the Prometheus sidecar, store gateway, compactor and
+	// querier (generate/thanos); its flags and configuration formats are
+	// checked against this tag's source in generate/thanos's tests.
+	Thanos  = pin("quay.io/thanos/thanos", "v0.42.4", "thanos-io/thanos v0.42.4 (2026-07-30)")
+	Busybox = pin("docker.io/library/busybox", "1.37.0", "busybox 1.37.0, for one-shot sysctl and bootstrap steps")
+	Curl    = pin("docker.io/curlimages/curl", "8.17.0", "curl 8.17.0, for bootstrap Jobs that call HTTP APIs")
 )
 
 // SparkRelease returns the apache/spark image of one Spark version, and false

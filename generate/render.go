@@ -187,3 +187,11 @@ func Layers(s *stack.Set) map[stack.Layer]int {
 	}
 	return n
 }
+
+// request reads the source's files, checked, for a load.
+func (s Source) request() (loadRequest, error) {
+	if s.FS != nil {
+		return fsRequest(s.FS, s.Dir)
+	}
+	return diskRequest(s.Dir)
+}

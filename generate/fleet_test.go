@@ -167,7 +167,11 @@ func TestFleetRandomEdits(t *testing.T) {
 			return s + fmt.Sprintf("\nmonitoring: prometheus: externalLabels: edit: \"e%d\"\n", rng.IntN(1000))
 		}},
 	}
-	for i := range 4 {
+	n := 6
+	if testing.Short() {
+		n = 2
+	}
+	for i := range n {
 		env := vigil.ExampleNames[rng.IntN(len(vigil.ExampleNames))]
 		e := edits[rng.IntN(len(edits))]
 		p := filepath.Join(dir, "environments", env, "env.cue")

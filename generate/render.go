@@ -195,3 +195,6 @@ func (s Source) request() (loadRequest, error) {
 	}
 	return diskRequest(s.Dir)
 }
+
+// Load loads and checks the source's environment.
+func (s Source) Load(ctx context.Context) (*Environment, error) { return s.load(ctx) }

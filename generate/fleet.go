@@ -437,6 +437,9 @@ func (f *fleetRender) one(ctx context.Context, src Source) (*FleetEnv, *envEntry
 		fe.Phases.Cache = time.Since(t)
 	}
 
+	// A miss needs the bases: generate them while this environment loads
+	// (once; later misses find them ready).
+	go f.baseCompiler() // its error reaches the caller below
 	t = time.Now()
 	e, err := loadInstance(ctx, req)
 	fe.Phases.Load = time.Since(t)

@@ -21,7 +21,7 @@ BUILDTAGS ?= kustomize_disable_go_plugin_support
 ## builder matrix (Flux's and kubectl's kustomize on every layer) waits for
 ## test-full. Under 5 minutes warm on a 2-core machine.
 test: vet promtool
-	$(GO) test -short ./...
+	$(GO) test -short -timeout 20m ./...
 
 ## test-full: every test at full strength, as CI runs it (.ci/run).
 test-full: vet promtool

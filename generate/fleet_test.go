@@ -131,6 +131,9 @@ func TestFleetMatchesRender(t *testing.T) {
 		cache  *cache.Cache
 		cached int
 	}{{"uncached", nil, 0}, {"cold", c, 0}, {"warm", c, len(srcs)}} {
+		if step.cache == nil && testing.Short() {
+			continue // the cold render is the same work, and stores it
+		}
 		f := renderFleet(t, srcs, generate.FleetOptions{Cache: step.cache})
 		sameTree(t, step.name, r.Tree, f.Tree)
 		if f.Cached != step.cached {
@@ -151,7 +154,11 @@ func TestFleetMatchesRender(t *testing.T) {
 func TestFleetRandomEdits(t *testing.T) {
 	dir := t.TempDir()
 	writeModule(t, dir)
-	srcs := diskExamples(dir)
+	srcs, names := diskExamples(dir), vigil.ExampleNames
+	n := 6
+	if testing.Short() {
+		srcs, names, n = srcs[:2], names[:2], 1
+	}
 	c := openCache(t)
 	renderFleet(t, srcs, generate.FleetOptions{Cache: c})
 	rng := rand.New(rand.NewPCG(9, 9))
@@ -167,12 +174,8 @@ func TestFleetRandomEdits(t *testing.T) {
 			return s + fmt.Sprintf("\nmonitoring: prometheus: externalLabels: edit: \"e%d\"\n", rng.IntN(1000))
 		}},
 	}
-	n := 6
-	if testing.Short() {
-		n = 2
-	}
 	for i := range n {
-		env := vigil.ExampleNames[rng.IntN(len(vigil.ExampleNames))]
+		env := names[rng.IntN(len(names))]
 		e := edits[rng.IntN(len(edits))]
 		p := filepath.Join(dir, "environments", env, "env.cue")
 		b, err := os.ReadFile(p)
@@ -247,7 +250,11 @@ func TestFleetConcurrentRenders(t *testing.T) {
 	srcs := diskExamples(dir)[:2]
 	want := renderFleet(t, srcs, generate.FleetOptions{}).Tree
 	c := openCache(t)
-	for round := range 2 {
+	rounds := 2
+	if testing.Short() {
+		rounds = 1
+	}
+	for round := range rounds {
 		var wg sync.WaitGroup
 		trees := make([]*overlays.Tree, 2)
 		for i := range trees {
@@ -276,6 +283,9 @@ func TestShards(t *testing.T) {
 	writeModule(t, dir)
 	srcs := diskExamples(dir)
 	for i := range 4 {
+		if testing.Short() {
+			break // the four examples spread over the shards already
+		}
 		srcs = append(srcs, addEnvironment(t, dir, vigil.ExampleNames[i], fmt.Sprintf("extra-%d", i)))
 	}
 	c := openCache(t)

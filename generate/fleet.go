@@ -273,7 +273,6 @@ type fleetRender struct {
 
 	once      sync.Once
 	compiler  *overlays.Compiler
-	baseFiles map[string][]byte
 	baseBuilt bool
 	baseErr   error
 }

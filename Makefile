@@ -12,15 +12,26 @@ FUZZTIME ?= 20s
 # also cover the default build that `go install` users get.
 BUILDTAGS ?= kustomize_disable_go_plugin_support
 
-.PHONY: test render build vet lint fuzz bench update promtool e2e
+.PHONY: test test-full test-platform render build vet lint fuzz bench update promtool e2e
 
-## test: vet, then every test (golden files, invalid inputs, CLI scripts,
-## kustomize/Flux/kubectl builds of the rendered tree, promtool unit tests
-## of every rule), then the examples/platform module's.
+## test: vet, then every test in -short mode (golden files, invalid inputs,
+## every rule and validator, CLI scripts, promtool unit tests of every rule,
+## the render cache and shards), then the examples/platform module's.
+## -short trims only exhaustive checks: the property tests run fewer random
+## cases, and the every-example x every-builder matrix (Flux's and kubectl's
+## kustomize on every layer) waits for test-full.
 test: vet promtool
-	$(GO) test ./...
-	# examples/platform is a module of its own (Vigil used as a library);
-	# ./... does not reach it.
+	$(GO) test -short -timeout 20m ./...
+	$(MAKE) test-platform
+
+## test-full: every test at full strength, as CI runs it (.ci/run).
+test-full: vet promtool
+	$(GO) test -timeout 30m ./...
+	$(MAKE) test-platform
+
+## test-platform: examples/platform is a module of its own (Vigil used as
+## a library); ./... does not reach it.
+test-platform:
 	cd examples/platform && $(GO) vet ./... && $(GO) test ./...
 
 ## promtool: build the rule tests' promtool from go.mod's tool directive
@@ -53,9 +64,15 @@ render:
 build:
 	$(GO) build -tags $(BUILDTAGS) -o bin/gen ./cmd/gen
 
-## bench: the render benchmarks (compare runs with benchstat).
+## bench: the render benchmarks (compare runs with benchstat): the overlay
+## compiler and fleets of 1, 10 and 50 environments six times each; fleets of
+## 200 and 1000 once (uncached, they take minutes per run). Figures and the
+## machine they were taken on: README, "Performance".
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./generate/ ./overlays/
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./overlays/
+	$(GO) test -run '^$$' -bench 'BenchmarkRender(Prod|AllExamples)$$' -benchmem -count 6 ./generate/
+	$(GO) test -run '^$$' -bench 'BenchmarkRender$$/^fleet-(1|10|50)$$/' -benchmem -count 6 -timeout 2h ./generate/
+	$(GO) test -run '^$$' -bench 'BenchmarkRender$$/^fleet-(200|1000)$$/' -benchtime 1x -benchmem -count 1 -timeout 4h ./generate/
 
 ## update: rewrite golden files; read `git diff testdata` before committing.
 update:

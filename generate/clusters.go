@@ -29,9 +29,20 @@ func CheckClusters(ctx context.Context, sources []Source, envs []*Environment) e
 		if reflect.DeepEqual(envs[j].Spec, e.Spec) {
 			continue // the same environment given twice
 		}
-		problems = append(problems, fmt.Sprintf("%s: cluster.name: environments %s and %s both deploy to cluster %q (%s); their cluster-scoped objects (ClusterRoles, webhooks, StorageClasses, Namespaces) would overwrite each other: give each environment its own cluster.name and cluster",
-			clusterNameAt(ctx, sources[i]), e.Spec.Name, envs[j].Spec.Name, name, "also set at "+clusterNameAt(ctx, sources[j])))
+		problems = append(problems, clusterConflict(ctx, sources[i], sources[j], e.Spec.Name, envs[j].Spec.Name, name))
 	}
+	return clusterProblems(problems)
+}
+
+// clusterConflict says that the environments of sources a and b (named
+// nameA and nameB) both deploy to cluster; shared with the fleet renderer,
+// which compares cached environments by a hash of their values.
+func clusterConflict(ctx context.Context, a, b Source, nameA, nameB, cluster string) string {
+	return fmt.Sprintf("%s: cluster.name: environments %s and %s both deploy to cluster %q (%s); their cluster-scoped objects (ClusterRoles, webhooks, StorageClasses, Namespaces) would overwrite each other: give each environment its own cluster.name and cluster",
+		clusterNameAt(ctx, a), nameA, nameB, cluster, "also set at "+clusterNameAt(ctx, b))
+}
+
+func clusterProblems(problems []string) error {
 	if len(problems) > 0 {
 		return invalid(fmt.Errorf("one environment per cluster:\n  %s", strings.Join(problems, "\n  ")))
 	}

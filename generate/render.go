@@ -184,3 +184,14 @@ func Layers(s *stack.Set) map[stack.Layer]int {
 	}
 	return n
 }
+
+// request reads the source's files, checked, for a load.
+func (s Source) request() (loadRequest, error) {
+	if s.FS != nil {
+		return fsRequest(s.FS, s.Dir)
+	}
+	return diskRequest(s.Dir)
+}
+
+// Load loads and checks the source's environment.
+func (s Source) Load(ctx context.Context) (*Environment, error) { return s.load(ctx) }

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"testing"
-	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -143,51 +143,79 @@ func BenchmarkRenderAllExamples(b *testing.B) {
 	}
 }
 
-// BenchmarkRender/fleet-N renders N environments, copies of the examples
-// under distinct environment and cluster names (CheckClusters wants one
-// environment per cluster), without the write. The sizes show the slope
-// per environment; fleet-50 is the fleet-sized case of the budget (10 s).
+// BenchmarkRender/fleet-N/{uncached,cached,one-changed} renders N
+// environments from disk (copies of the examples under distinct environment
+// and cluster names, in a module laid out like Vigil's repository) with
+// RenderFleet, without the write: uncached renders everything; cached
+// finds every environment in a warm cache; one-changed edits one
+// environment's value before each render. peak-heap-MB is the largest heap
+// in use sampled during the timed loop, to show memory against N. The large
+// sizes take minutes uncached: run them with -benchtime=1x (make bench).
 func BenchmarkRender(b *testing.B) {
-	for _, n := range []int{1, 10, 50} {
+	for _, n := range []int{1, 10, 50, 200, 1000} {
 		b.Run(fmt.Sprintf("fleet-%d", n), func(b *testing.B) {
-			sources := fleetSources(b, n)
-			b.ReportAllocs()
-			for b.Loop() {
-				r, err := generate.Render(context.Background(), sources)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(r.Environments) != n {
-					b.Fatalf("%d environments", len(r.Environments))
-				}
+			dir := b.TempDir()
+			writeModule(b, dir)
+			var sources []generate.Source
+			for i := range n {
+				example := vigil.ExampleNames[i%len(vigil.ExampleNames)]
+				sources = append(sources, addEnvironment(b, dir, example, fmt.Sprintf("%s-%04d", example, i)))
+			}
+			c := openCache(b)
+			for _, mode := range []string{"uncached", "cached", "one-changed"} {
+				b.Run(mode, func(b *testing.B) {
+					opts := generate.FleetOptions{}
+					if mode != "uncached" {
+						opts.Cache = c
+						renderFleet(b, sources, opts) // warm
+					}
+					edit := 0
+					peak := heapSampler()
+					b.ReportAllocs()
+					for b.Loop() {
+						if mode == "one-changed" {
+							b.StopTimer()
+							edit++
+							f := filepath.Join(sources[0].Dir, "env.cue")
+							src, _ := os.ReadFile(f)
+							src = fmt.Appendf(src, "\nmonitoring: prometheus: externalLabels: edit%d: \"x\"\n", edit)
+							if err := os.WriteFile(f, src, 0o644); err != nil {
+								b.Fatal(err)
+							}
+							b.StartTimer()
+						}
+						f := renderFleet(b, sources, opts)
+						if len(f.Envs) != n {
+							b.Fatalf("%d environments", len(f.Envs))
+						}
+					}
+					b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MB")
+				})
 			}
 		})
 	}
 }
 
-// fleetSources is n environments over one file system holding the
-// examples: copies of them, renamed, each on a cluster of its own.
-func fleetSources(b *testing.B, n int) []generate.Source {
-	fsys := fstest.MapFS{}
-	var sources []generate.Source
-	err := fs.WalkDir(vigil.Examples, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			data, _ := fs.ReadFile(vigil.Examples, p)
-			fsys[p] = &fstest.MapFile{Data: data}
+// heapSampler samples the heap in use every 5 ms until the returned
+// function is called, which returns the largest sample.
+func heapSampler() func() uint64 {
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var peak uint64
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
 		}
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range n {
-		example := vigil.ExampleNames[i%len(vigil.ExampleNames)]
-		src, _ := fs.ReadFile(vigil.Examples, "environments/"+example+"/env.cue")
-		name := fmt.Sprintf("%s-%02d", example, i)
-		renamed := strings.Replace(string(src), fmt.Sprintf("name: %q", example), fmt.Sprintf("name: %q", name), 1)
-		renamed = strings.Replace(renamed, `cluster: {name: "`, `cluster: {name: "`+name+`-`, 1)
-		fsys["environments/"+name+"/env.cue"] = &fstest.MapFile{Data: []byte(renamed)}
-		sources = append(sources, generate.Source{Dir: "environments/" + name, FS: fsys})
-	}
-	return sources
+	}()
+	return func() uint64 { close(stop); return <-done }
 }

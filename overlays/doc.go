@@ -112,4 +112,26 @@
 // in-memory file system holding only the files the build may read) and
 // compares the result, object by object and field by field, with what the
 // generators produced. A difference fails Compile with a *VerificationError.
+//
+// # Streaming
+//
+// Two parts of the tree are fleet-wide and the rest is per environment. The
+// bases depend on Vigil's default environment alone, and each environment's
+// overlays and Flux objects (envs/<env>/, clusters/<env>/) depend on the
+// bases and that environment alone: no file of one environment reads
+// another's. A Compiler therefore renders the bases once and then compiles
+// environments in batches (Compiler.Batch), each verified against the bases
+// and its own files; what a batch leaves behind is only its files. Vigil's
+// fleet renderer (generate.RenderFleet) runs one environment per batch on
+// at most GOMAXPROCS workers, so the objects, CUE values, patches and
+// kustomize builds of an environment are garbage as soon as its files exist,
+// and peak memory is the bases plus that bounded working set plus the bytes
+// of the tree itself (about 0.1 MB per environment for the examples), instead
+// of everything of every environment until the end. The result does not
+// depend on batching: files are keyed by path and the tree is written in
+// path order. The Flux tree needs no fleet-wide pass either: each
+// clusters/<env>/ is that environment's own kustomization, and the
+// .vigil-manifest Write adds lists the paths of whatever tree it is given,
+// which is why shards merged (MergeShards) write the same manifest as one
+// render.
 package overlays

@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -112,9 +110,6 @@ type baseGroup struct {
 }
 
 func render(base *stack.Set, envs []Environment) (*rendered, error) {
-	if base == nil {
-		return nil, fmt.Errorf("no base object set")
-	}
 	seen := map[string]bool{}
 	for _, e := range envs {
 		if err := validName("environment name", e.Name); err != nil {
@@ -128,48 +123,25 @@ func render(base *stack.Set, envs []Environment) (*rendered, error) {
 			return nil, fmt.Errorf("environment %s: no object set", e.Name)
 		}
 	}
-	baseObjs, err := collect(base, "base")
+	c, err := NewCompiler(base)
 	if err != nil {
 		return nil, err
 	}
 	r := &rendered{tree: &Tree{files: map[string][]byte{}}}
-
-	groups, err := r.renderBases(baseObjs)
-	if err != nil {
-		return nil, err
+	for p, b := range c.base.tree.files {
+		r.tree.files[p] = b
 	}
-	// index: base directory -> the base group in it. An environment's
-	// unit includes at most the base of its own component and layer.
-	index := map[string]*baseGroup{}
-	for _, g := range groups {
-		index[g.dir] = g
-	}
+	r.checks = append(r.checks, c.base.checks...)
 	// Environments render in parallel, each into a tree of its own that
 	// only reads the bases; they are merged in name order, so the result
 	// does not depend on scheduling.
 	sorted := append([]Environment(nil), envs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	parts := make([]*rendered, len(sorted))
-	errs := make([]error, len(sorted))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	var wg sync.WaitGroup
-	for i, e := range sorted {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			part := &rendered{tree: &Tree{files: map[string][]byte{}}}
-			if err := part.renderEnv(e, index, newPatcher()); err != nil {
-				errs[i] = fmt.Errorf("environment %s: %w", e.Name, err)
-				return
-			}
-			parts[i] = part
-		})
+	parts, err := c.renderEnvs(sorted)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	for i, part := range parts {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
+	for _, part := range parts {
 		for _, p := range part.tree.Paths() {
 			if err := r.tree.put(p, part.tree.files[p]); err != nil {
 				return nil, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-stack/vigil"
 	"github.com/vigil-stack/vigil/generate"
+	"github.com/vigil-stack/vigil/generate/cache"
 	"github.com/vigil-stack/vigil/generate/stack"
 	"github.com/vigil-stack/vigil/overlays"
 )
@@ -129,7 +130,7 @@ the schema first; every mistake is reported at the line of CUE that caused it.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(initCommand(), validateCommand(), renderCommand(), diffCommand(), graphCommand(), imagesCommand(), prereqsCommand(), schemaCommand(), versionCommand())
+	root.AddCommand(initCommand(), validateCommand(), renderCommand(), mergeCommand(), diffCommand(), graphCommand(), imagesCommand(), prereqsCommand(), schemaCommand(), versionCommand())
 	return root
 }
 
@@ -195,8 +196,8 @@ func sources(dirs []string) []generate.Source {
 }
 
 func renderCommand() *cobra.Command {
-	var out string
-	var verbose, migrated bool
+	var out, shard string
+	var verbose, migrated, noCache bool
 	c := &cobra.Command{
 		Use:   "render [DIR...]",
 		Short: "Render environments into a kustomize and Flux tree",
@@ -205,6 +206,17 @@ them into kustomize bases, per-environment overlays and Flux Kustomizations,
 verifies that every overlay builds to exactly the generated objects, and
 replaces the output directory atomically. Without DIR it renders the embedded
 example environment "prod".
+
+An environment whose inputs (its CUE files, those of the packages it imports,
+the module file) and gen binary are those of an earlier render comes from the
+render cache in the user's cache directory (vigil/ in $XDG_CACHE_HOME or
+~/.cache on Linux) without being loaded or verified again; --no-cache renders
+everything. The cache is safe to share between concurrent renders and to
+delete at any time.
+
+--shard K/N renders only the K-th of N deterministic parts of the
+environments (all bases included); gen merge combines the N outputs into the
+tree one render of everything writes.
 
 Before writing, it compares every object with the tree already in the output
 directory. A change to an immutable field of a kind that is safe to recreate
@@ -215,31 +227,54 @@ StatefulSet's volume templates, a shrinking claim, a selector, a cluster IP)
 is refused, naming the CUE field it comes from and the manual migration; once
 that is done, --migrated writes anyway.`,
 		Example: `  gen render                              # the example prod, into ./deploy
-  gen render environments/dev environments/prod -o deploy`,
+  gen render environments/dev environments/prod -o deploy
+  gen render environments/*/ --shard 2/4 -o shard-2    # then: gen merge deploy shard-*`,
 		RunE: func(c *cobra.Command, dirs []string) error {
 			if out == "" {
 				return usageError{errors.New("-o needs a directory")}
 			}
+			opts := generate.FleetOptions{}
+			if shard != "" {
+				s, err := generate.ParseShard(shard)
+				if err != nil {
+					return usageError{err}
+				}
+				opts.Shard = s
+			}
 			start := time.Now()
 			srcs := sources(dirs)
-			r, err := generate.Render(c.Context(), srcs)
+			stderr := c.ErrOrStderr()
+			if !noCache {
+				opts.Cache = openCache(stderr)
+			}
+			progress := newProgress(stderr, verbose)
+			opts.Progress = progress.env
+			f, err := generate.RenderFleet(c.Context(), srcs, opts)
+			progress.done()
 			if err != nil {
 				return err
 			}
-			var opts []overlays.WriteOption
+			var wopts []overlays.WriteOption
 			if migrated {
-				opts = append(opts, overlays.Migrated())
+				wopts = append(wopts, overlays.Migrated())
 			}
-			report, err := overlays.Write(c.Context(), r.Tree, out, opts...)
+			report, err := overlays.Write(c.Context(), f.Tree, out, wopts...)
 			if err != nil {
-				return explainImmutable(c.Context(), "refusing to render (nothing written)", err, r, srcs)
+				return explainImmutable(c.Context(), "refusing to render (nothing written)", err, fleetSources(f))
 			}
 			w := c.OutOrStdout()
 			printObjects(w, report.Objects, report.Notes, verbose)
-			for _, e := range r.Environments {
-				printWarnings(c.ErrOrStderr(), e)
-				fmt.Fprintf(w, "%-10s %s (%s)\n", e.Spec.Name, layerSummary(r.Objects[e.Spec.Name]), r.Durations[e.Spec.Name].Round(time.Millisecond))
+			for _, e := range f.Envs {
+				for _, d := range e.Warnings {
+					fmt.Fprintln(stderr, d)
+				}
+				took := "cached"
+				if !e.Cached {
+					took = (e.Phases.Load + e.Phases.Generate).Round(time.Millisecond).String()
+				}
+				fmt.Fprintf(w, "%-10s %s (%s)\n", e.Name, layerSummary(e.Layers), took)
 			}
+			fmt.Fprintf(w, "%d environments, %d from cache\n", len(f.Envs), f.Cached)
 			summary, files, _ := strings.Cut(report.String(), "\n")
 			fmt.Fprintf(w, "%s in %s\n", summary, time.Since(start).Round(time.Millisecond))
 			if verbose {
@@ -249,9 +284,85 @@ that is done, --migrated writes anyway.`,
 		},
 	}
 	c.Flags().StringVarP(&out, "output", "o", defaultOutput, "output directory (Vigil owns it); commit it where flux.path points")
-	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every file added, changed, removed or kept, and every object changed")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every file added, changed, removed or kept, and every object changed; time each environment's phases (stderr)")
 	c.Flags().BoolVar(&migrated, "migrated", false, "write even though immutable fields change in ways Vigil refuses: the manual migrations it listed are done")
+	c.Flags().BoolVar(&noCache, "no-cache", false, "render every environment, neither reading nor writing the render cache")
+	c.Flags().StringVar(&shard, "shard", "", "render only shard K of N (K/N) of the environments, with every base; combine the outputs with gen merge")
 	return c
+}
+
+// openCache opens the render cache in the user's cache directory; when
+// there is none or it cannot be created, gen says so and renders without.
+func openCache(stderr io.Writer) *cache.Cache {
+	dir, err := cache.DefaultDir()
+	if err == nil {
+		var c *cache.Cache
+		if c, err = cache.Open(dir); err == nil {
+			return c
+		}
+	}
+	fmt.Fprintf(stderr, "gen: rendering without the render cache: %v\n", err)
+	return nil
+}
+
+// fleetSources is the sources of a fleet render's environments, by name,
+// for explaining a refused change: only then are they loaded again.
+func fleetSources(f *generate.Fleet) func(context.Context, string) (*generate.Environment, generate.Source, error) {
+	return func(ctx context.Context, name string) (*generate.Environment, generate.Source, error) {
+		for _, e := range f.Envs {
+			if e.Name == name {
+				env, err := e.Source.Load(ctx)
+				return env, e.Source, err
+			}
+		}
+		return nil, generate.Source{}, fmt.Errorf("no environment %s", name)
+	}
+}
+
+// progress reports a fleet render: with -v, each environment's phase times
+// on stderr; on a terminal, a line that shows n/N and the environment just
+// rendered, rewritten in place and erased at the end.
+type progress struct {
+	w        io.Writer
+	verbose  bool
+	terminal bool
+	shown    bool
+}
+
+func newProgress(w io.Writer, verbose bool) *progress {
+	p := &progress{w: w, verbose: verbose}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *progress) env(e *generate.FleetEnv, done, total int) {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+	if p.verbose {
+		ph := e.Phases
+		how := fmt.Sprintf("load %s, generate %s, compile+verify %s", ph.Load.Round(time.Millisecond), ph.Generate.Round(time.Millisecond), ph.Compile.Round(time.Millisecond))
+		if e.Cached {
+			how = "from cache"
+		}
+		fmt.Fprintf(p.w, "%s: read %s, cache %s, %s\n", e.Name, ph.Read.Round(time.Millisecond), ph.Cache.Round(time.Millisecond), how)
+	}
+	if p.terminal {
+		fmt.Fprintf(p.w, "[%d/%d] %s", done, total, e.Name)
+		p.shown = true
+	}
+}
+
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
 }
 
 // printObjects labels the object changes of a render. Objects recreated or
@@ -275,8 +386,9 @@ func printObjects(w io.Writer, changes []overlays.ObjectChange, notes []string, 
 
 // explainImmutable turns a refused render into an error that names, for
 // each refused change, the CUE field it comes from where there is one, and
-// the manual migration. Other errors pass through.
-func explainImmutable(ctx context.Context, verb string, err error, r *generate.Rendered, srcs []generate.Source) error {
+// the manual migration. Other errors pass through. lookup gives an
+// environment by name (loading it if the render came from the cache).
+func explainImmutable(ctx context.Context, verb string, err error, lookup envLookup) error {
 	var imm *overlays.ImmutableError
 	if !errors.As(err, &imm) {
 		return err
@@ -284,11 +396,14 @@ func explainImmutable(ctx context.Context, verb string, err error, r *generate.R
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d change(s) to immutable fields that Flux cannot apply and that Vigil will not have Flux recreate:", verb, len(imm.Refused))
 	for _, ch := range imm.Refused {
-		fmt.Fprintf(&b, "\n  %s: %s\n    why: %s\n    migration: %s", changeOrigin(ctx, ch, r, srcs), ch.Describe(), ch.Why, ch.Migration)
+		fmt.Fprintf(&b, "\n  %s: %s\n    why: %s\n    migration: %s", changeOrigin(ctx, ch, lookup), ch.Describe(), ch.Why, ch.Migration)
 	}
 	b.WriteString("\n  Undo the change in the environment, or do the migration and render again with --migrated.")
 	return &refusedError{msg: b.String(), imm: imm}
 }
+
+// envLookup finds a rendered environment and its source by name.
+type envLookup func(context.Context, string) (*generate.Environment, generate.Source, error)
 
 // refusedError is the explained refusal; it unwraps to the
 // *overlays.ImmutableError so that callers can still tell it by type.
@@ -303,36 +418,27 @@ func (e *refusedError) Unwrap() error { return e.imm }
 // changeOrigin is where a refused change comes from: the CUE position of
 // the environment field that drives it, or the environment's directory when
 // the change comes from Vigil's own output.
-func changeOrigin(ctx context.Context, ch overlays.ObjectChange, r *generate.Rendered, srcs []generate.Source) string {
-	for i, e := range r.Environments {
-		if e.Spec.Name != ch.Environment {
-			continue
-		}
-		paths := generate.ChangeSources(e.Spec, ch)
-		if len(paths) == 0 {
-			return fmt.Sprintf("%s (no field of the environment; Vigil's output changed)", srcs[i])
-		}
-		ds, err := generate.Locate(ctx, srcs[i], paths)
-		if err == nil {
-			for _, d := range ds {
-				if d.File != "" {
-					return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Column, d.Path)
-				}
+func changeOrigin(ctx context.Context, ch overlays.ObjectChange, lookup envLookup) string {
+	e, src, err := lookup(ctx, ch.Environment)
+	if err != nil {
+		return ch.Environment
+	}
+	paths := generate.ChangeSources(e.Spec, ch)
+	if len(paths) == 0 {
+		return fmt.Sprintf("%s (no field of the environment; Vigil's output changed)", src)
+	}
+	ds, err := generate.Locate(ctx, src, paths)
+	if err == nil {
+		for _, d := range ds {
+			if d.File != "" {
+				return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Column, d.Path)
 			}
 		}
-		return fmt.Sprintf("%s: %s", srcs[i], strings.Join(paths[0], "."))
 	}
-	return ch.Environment
+	return fmt.Sprintf("%s: %s", src, strings.Join(paths[0], "."))
 }
 
-func printWarnings(w io.Writer, e *generate.Environment) {
-	for _, d := range e.Warnings {
-		fmt.Fprintln(w, d)
-	}
-}
-
-func layerSummary(s *stack.Set) string {
-	counts := generate.Layers(s)
+func layerSummary(counts map[stack.Layer]int) string {
 	var parts []string
 	total := 0
 	for _, l := range stack.AllLayers() {
@@ -344,8 +450,56 @@ func layerSummary(s *stack.Set) string {
 	return fmt.Sprintf("%d objects: %s", total, strings.Join(parts, ", "))
 }
 
+func mergeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "merge OUT SHARD...",
+		Short: "Combine the outputs of gen render --shard into one tree",
+		Long: `merge reads the trees gen render --shard K/N wrote into each SHARD directory
+(the files their .vigil-manifest lists) and writes into OUT the tree that one
+gen render of all the environments writes, byte for byte, manifest included,
+with render's checks (ownership, immutable fields). Every shard must come from
+the same gen version (their bases must be identical) and hold environments no
+other shard holds. Cross-environment checks (one environment per cluster,
+unique names) need all environments at once: run gen validate on all of them.`,
+		Example: `  gen render envs/*/ --shard 1/2 -o shard-1
+  gen render envs/*/ --shard 2/2 -o shard-2
+  gen merge deploy shard-1 shard-2`,
+		Args: args(cobra.MinimumNArgs(2)),
+		RunE: func(c *cobra.Command, a []string) error {
+			start := time.Now()
+			out, dirs := a[0], a[1:]
+			trees := make([]*overlays.Tree, len(dirs))
+			for i, d := range dirs {
+				t, err := overlays.ReadTree(d)
+				if err != nil {
+					return err
+				}
+				trees[i] = t
+			}
+			tree, err := overlays.MergeShards(dirs, trees)
+			if err != nil {
+				return invalidMerge{err}
+			}
+			report, err := overlays.Write(c.Context(), tree, out)
+			if err != nil {
+				return err
+			}
+			summary, _, _ := strings.Cut(report.String(), "\n")
+			fmt.Fprintf(c.OutOrStdout(), "%s in %s\n", summary, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+}
+
+// invalidMerge is a set of shards that do not fit together: the input is
+// wrong (exit 3), not Vigil.
+type invalidMerge struct{ error }
+
+func (e invalidMerge) Unwrap() error { return generate.ErrInvalid }
+
 func diffCommand() *cobra.Command {
 	var out string
+	var noCache bool
 	c := &cobra.Command{
 		Use:   "diff [DIR...]",
 		Short: "Show what rendering would change in the output directory",
@@ -362,11 +516,15 @@ trouble reading or writing (4).`,
 				return usageError{errors.New("-o needs a directory")}
 			}
 			srcs := sources(dirs)
-			r, err := generate.Render(c.Context(), srcs)
+			opts := generate.FleetOptions{}
+			if !noCache {
+				opts.Cache = openCache(c.ErrOrStderr())
+			}
+			f, err := generate.RenderFleet(c.Context(), srcs, opts)
 			if err != nil {
 				return err
 			}
-			d, err := overlays.Diff(r.Tree, out)
+			d, err := overlays.Diff(f.Tree, out)
 			if err != nil {
 				return err
 			}
@@ -382,7 +540,7 @@ trouble reading or writing (4).`,
 			}
 			fmt.Fprint(w, d.String())
 			if refused := d.Refused(); len(refused) > 0 {
-				return explainImmutable(c.Context(), "render would refuse", &overlays.ImmutableError{Refused: refused}, r, srcs)
+				return explainImmutable(c.Context(), "render would refuse", &overlays.ImmutableError{Refused: refused}, fleetSources(f))
 			}
 			if d.HasChanges() {
 				return errChanged
@@ -391,6 +549,7 @@ trouble reading or writing (4).`,
 		},
 	}
 	c.Flags().StringVarP(&out, "output", "o", defaultOutput, "output directory to compare with")
+	c.Flags().BoolVar(&noCache, "no-cache", false, "render every environment, neither reading nor writing the render cache")
 	return c
 }
 

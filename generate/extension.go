@@ -97,6 +97,9 @@ func reservedComponent(name string) bool {
 	return false
 }
 
+// extends reports whether a platform added components or transforms.
+func (o *options) extends() bool { return o != nil && (len(o.components) > 0 || len(o.transforms) > 0) }
+
 func newOptions(opts []Option) (*options, error) {
 	o := &options{}
 	for _, opt := range opts {

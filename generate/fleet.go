@@ -39,6 +39,10 @@ type FleetOptions struct {
 	// Progress, if set, is called once per environment as it finishes
 	// (never concurrently), with how many of total are done.
 	Progress func(e *FleetEnv, done, total int)
+	// Options add a platform's components and transforms, as Render's.
+	// The cache keys on the binary, not on what a closure captured, so a
+	// render with components or transforms bypasses the cache.
+	Options []Option
 }
 
 // Shard is the K-th of N shards (1 ≤ K ≤ N); N == 0 means no sharding.
@@ -120,6 +124,11 @@ type envEntry struct {
 	// Files are the environment's own directories (envs/<name>/,
 	// clusters/<name>/), verified.
 	Files map[string][]byte
+	// SOPS hashes the encrypted manifests the environment ships, by path
+	// relative to its directory. Their paths come from the environment's
+	// values, so they cannot be part of the key (computed before loading);
+	// a hit is used only while every one of them is unchanged.
+	SOPS map[string][sha256.Size]byte
 }
 
 // baseEntry is the verified bases, which depend on the binary alone.
@@ -143,16 +152,20 @@ func RenderFleet(ctx context.Context, sources []Source, opts FleetOptions) (*Fle
 			selected = append(selected, s)
 		}
 	}
+	o, err := newOptions(opts.Options)
+	if err != nil {
+		return nil, err
+	}
 	id := binaryID()
 	c := opts.Cache
-	if id == nil {
+	if id == nil || o.extends() {
 		c = nil
 	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	f := &fleetRender{ctx: ctx, cache: c, id: id}
+	f := &fleetRender{ctx: ctx, cache: c, id: id, opts: o}
 	f.baseKey = f.key("base")
 
 	out := &Fleet{Envs: make([]*FleetEnv, len(selected))}
@@ -270,6 +283,7 @@ type fleetRender struct {
 	cache   *cache.Cache
 	id      []byte
 	baseKey cache.Key
+	opts    *options
 
 	once      sync.Once
 	compiler  *overlays.Compiler
@@ -294,8 +308,8 @@ func (f *fleetRender) key(parts ...string) cache.Key {
 // sourceKey hashes everything an environment's rendering depends on
 // besides the binary: every file CUE sees of its package, the directories
 // above it and the packages it imports, the module file, and the paths that
-// appear in messages. SOPS files are not inputs: an environment that
-// references one is refused before it reaches the cache.
+// appear in messages. The SOPS files an environment ships are checked on a
+// hit instead (envEntry.SOPS).
 func (f *fleetRender) sourceKey(req loadRequest) cache.Key {
 	names := make([]string, 0, len(req.files))
 	for n := range req.files {
@@ -342,7 +356,7 @@ func (f *fleetRender) baseCompiler() (*overlays.Compiler, error) {
 			f.baseErr = err
 			return
 		}
-		set, err := Build(b.Spec)
+		set, err := f.opts.build(b)
 		if err != nil {
 			f.baseErr = fmt.Errorf("base environment: %w", err)
 			return
@@ -428,7 +442,7 @@ func (f *fleetRender) one(ctx context.Context, src Source) (*FleetEnv, *envEntry
 		t = time.Now()
 		b, ok := f.cache.Get(k)
 		var e envEntry
-		if ok && gob.NewDecoder(bytes.NewReader(b)).Decode(&e) == nil && e.Name != "" {
+		if ok && gob.NewDecoder(bytes.NewReader(b)).Decode(&e) == nil && e.Name != "" && sopsUnchanged(req.read, e.SOPS) {
 			fe.Phases.Cache = time.Since(t)
 			fe.Name, fe.Cached, fe.Layers, fe.Warnings = e.Name, true, e.Layers, e.Warnings
 			return fe, &e, nil
@@ -446,13 +460,10 @@ func (f *fleetRender) one(ctx context.Context, src Source) (*FleetEnv, *envEntry
 		return nil, nil, &SourceError{Source: src.String(), Err: err}
 	}
 	t = time.Now()
-	set, err := Build(e.Spec)
+	set, err := f.opts.build(e)
 	fe.Phases.Generate = time.Since(t)
 	if err != nil {
 		return nil, nil, &SourceError{Source: src.String(), Err: err}
-	}
-	if len(e.SecretFiles) > 0 {
-		return nil, nil, invalid(fmt.Errorf("%s: references SOPS files (%s, …), which Vigil checks but cannot render yet; create those Secrets out of band and drop the sops fields", src, e.SecretFiles[0].Path))
 	}
 	flux, err := fluxOptions(e.Spec)
 	if err != nil {
@@ -463,6 +474,12 @@ func (f *fleetRender) one(ctx context.Context, src Source) (*FleetEnv, *envEntry
 		return nil, nil, fmt.Errorf("%w: %s: %w", errFleet, src, err)
 	}
 	entry := &envEntry{Name: e.Spec.Name, Cluster: e.Spec.Cluster.Name, Spec: sha256.Sum256(spec), Warnings: e.Warnings, Layers: Layers(set)}
+	for _, sf := range e.SecretFiles {
+		if entry.SOPS == nil {
+			entry.SOPS = map[string][sha256.Size]byte{}
+		}
+		entry.SOPS[sf.Path] = sha256.Sum256(sf.Data)
+	}
 	fe.Name, fe.Layers, fe.Warnings = entry.Name, entry.Layers, entry.Warnings
 
 	c, err := f.baseCompiler()
@@ -470,7 +487,7 @@ func (f *fleetRender) one(ctx context.Context, src Source) (*FleetEnv, *envEntry
 		return nil, nil, err
 	}
 	t = time.Now()
-	trees, err := c.Batch(ctx, []overlays.Environment{{Name: entry.Name, Objects: set, Flux: flux, Prerequisites: Prerequisites(e.Spec)}})
+	trees, err := c.Batch(ctx, []overlays.Environment{{Name: entry.Name, Objects: set, Flux: flux, Prerequisites: Prerequisites(e.Spec), SOPS: e.SOPS()}})
 	fe.Phases.Compile = time.Since(t)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: compile overlays: %w", errFleet, err)
@@ -486,4 +503,16 @@ func (f *fleetRender) one(ctx context.Context, src Source) (*FleetEnv, *envEntry
 		fe.Phases.Cache += time.Since(t)
 	}
 	return fe, entry, nil
+}
+
+// sopsUnchanged reports whether every SOPS file a cached environment
+// shipped still has the bytes it had; a file gone or changed is a miss.
+func sopsUnchanged(read readFile, files map[string][sha256.Size]byte) bool {
+	for rel, sum := range files {
+		b, err := read(rel)
+		if err != nil || sha256.Sum256(b) != sum {
+			return false
+		}
+	}
+	return true
 }

@@ -22,6 +22,7 @@ type Environment struct {
 	Tracing             Tracing             `json:"tracing"`
 	Flux                Flux                `json:"flux"`
 	Prerequisites       Prerequisites       `json:"prerequisites"`
+	Sizing              Sizing              `json:"sizing"`
 }
 
 // Tiers.
@@ -331,6 +332,7 @@ type Logging struct {
 	Agent         LogAgent      `json:"agent"`
 	Elasticsearch Elasticsearch `json:"elasticsearch"`
 	Kibana        Kibana        `json:"kibana"`
+	Events        Events        `json:"events"`
 }
 
 type LogAgent struct {
@@ -354,6 +356,7 @@ type Elasticsearch struct {
 	MaxMapCount       string             `json:"maxMapCount"`
 	Retention         string             `json:"retention"`
 	EnterpriseLicense bool               `json:"enterpriseLicense"`
+	Snapshots         Snapshots          `json:"snapshots"`
 }
 
 type NodeSet struct {

@@ -125,7 +125,7 @@ type View struct {
 // Search is a saved search over one view.
 type Search struct {
 	ID, Title, Description, View, Query string
-	Columns                              []string
+	Columns                             []string
 }
 
 // Views are the data views of an environment, one per stream it writes.

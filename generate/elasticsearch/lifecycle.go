@@ -263,6 +263,28 @@ func bootstrapRequests(e *env.Environment) ([]request, map[string]string, error)
 		files[f] = string(b) + "\n"
 		reqs = append(reqs, request{"template-" + s.Template, "PUT", "/_index_template/" + s.Template, f})
 	}
+	if e.SnapshotsEnabled() {
+		// The repository before the policy that names it.
+		pol, err := SnapshotPolicy(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range []struct {
+			name, path string
+			body       any
+		}{
+			{"snapshot-repository", "/_snapshot/" + SnapshotRepository, SnapshotRepositoryOf(e)},
+			{"slm-policy", "/_slm/policy/" + SLMPolicy, pol},
+		} {
+			b, err := json.MarshalIndent(r.body, "", "  ")
+			if err != nil {
+				return nil, nil, err
+			}
+			f := r.name + ".json"
+			files[f] = string(b) + "\n"
+			reqs = append(reqs, request{r.name, "PUT", r.path, f})
+		}
+	}
 	return reqs, files, nil
 }
 

@@ -14,6 +14,7 @@ type Events struct {
 type Snapshots struct {
 	Enabled     bool           `json:"enabled"`
 	Bucket      string         `json:"bucket"`
+	S3          *S3Endpoint    `json:"s3,omitempty"`
 	BasePath    string         `json:"basePath"`
 	Credentials *S3Credentials `json:"credentials,omitempty"`
 	Schedule    string         `json:"schedule"`

@@ -30,6 +30,7 @@ type Sizing struct {
 	PodsPerNode       int    `json:"podsPerNode"`
 	SeriesPerNode     int    `json:"seriesPerNode,omitempty"`
 	LogVolumePerNode  string `json:"logVolumePerNode"`
+	AuditVolume       string `json:"auditVolume"`
 	EventVolume       string `json:"eventVolume"`
 	IndexRatioPercent int    `json:"indexRatioPercent"`
 }

@@ -35,7 +35,8 @@ var checks = []rule{
 	checkNodeProblemDetector,
 	checkControlPlane,
 	checkLongTerm,
-	checkSecrets, // 6
+	checkLoggingExtras, // check_logging.go
+	checkSecrets,       // 6
 	// Grammars of the programs that read the values (input.go).
 	checkRuleGroups,
 	checkDurations,
@@ -581,6 +582,13 @@ func SecretRefs(e *env.Environment) []SecretRefUse {
 	for _, n := range env.SortedKeys(e.PureExporter.FlashArrays) {
 		r := e.PureExporter.FlashArrays[n]
 		add(&r.Token, "pureExporter", "flasharrays", n, "token")
+	}
+	if c := e.Logging.Elasticsearch.Snapshots.Credentials; c != nil {
+		add(&c.AccessKeyID, "logging", "elasticsearch", "snapshots", "credentials", "accessKeyId")
+		add(&c.SecretAccessKey, "logging", "elasticsearch", "snapshots", "credentials", "secretAccessKey")
+	}
+	if s3 := e.Logging.Elasticsearch.Snapshots.S3; s3 != nil {
+		add(s3.CABundle, "logging", "elasticsearch", "snapshots", "s3", "caBundle")
 	}
 	if c := e.Tracing.Tempo.Credentials; c != nil {
 		add(&c.AccessKeyID, "tracing", "tempo", "credentials", "accessKeyId")

@@ -151,6 +151,19 @@ func checkSecretKeys(t *testing.T, e *env.Environment, s *stack.Set) {
 	used := map[string]bool{}
 	for _, r := range s.Resources() {
 		walk(t, r.Object, func(m map[string]any) {
+			// ECK's secureSettings: {secretName, entries: [{key, path}]}.
+			if sn, ok := m["secretName"].(string); ok {
+				if keys, known := declared[sn]; known {
+					entries, _ := m["entries"].([]any)
+					for _, x := range entries {
+						entry, _ := x.(map[string]any)
+						used[sn] = true
+						if k, _ := entry["key"].(string); !slices.Contains(keys, k) {
+							t.Errorf("%s: reads key %q of Secret %s; the environment names %v", id(r.Object), k, sn, keys)
+						}
+					}
+				}
+			}
 			// secretKeyRef (env), SecretKeySelector (CRs): {name, key}.
 			name, _ := m["name"].(string)
 			key, hasKey := m["key"].(string)

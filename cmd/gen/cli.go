@@ -130,7 +130,7 @@ the schema first; every mistake is reported at the line of CUE that caused it.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(initCommand(), validateCommand(), renderCommand(), mergeCommand(), diffCommand(), graphCommand(), imagesCommand(), prereqsCommand(), schemaCommand(), versionCommand())
+	root.AddCommand(initCommand(), validateCommand(), renderCommand(), mergeCommand(), diffCommand(), graphCommand(), imagesCommand(), prereqsCommand(), schemaCommand(), sizeCommand(), versionCommand())
 	return root
 }
 

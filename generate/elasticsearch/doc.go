@@ -29,15 +29,19 @@
 //     raises vm.max_map_count on every node.
 //   - instances: the Elasticsearch and Kibana resources, Kibana's Ingress,
 //     a NetworkPolicy for the Elasticsearch pods, the bootstrap Job that
-//     installs the index lifecycle policies and index templates, and the
-//     Elasticsearch exporter.
+//     installs the index lifecycle policies and index templates (and, with
+//     snapshots on, the S3 repository and SLM policy: snapshots.go), the
+//     Job that imports Kibana's data views, searches and dashboard
+//     (kibanacontent.go), and the Elasticsearch exporter.
 //   - content: the exporter's ServiceMonitor and the alert rules.
 //
 // # Index lifecycle
 //
 // Logs go to data streams, one per kind of log (see Streams):
-// logs-kubernetes.container-default, logs-kubernetes.node-default and, with
-// audit on, logs-kubernetes.audit-default. Each has an index template of
+// logs-kubernetes.container-default, logs-kubernetes.node-default, with
+// audit on logs-kubernetes.audit-default and, with logging.events on,
+// logs-kubernetes.events-default (Kubernetes events, retention
+// logging.events.retention). Each has an index template of
 // priority 250 (above Elasticsearch's built-in logs-*-* template, 100) that
 // names an ILM policy: roll over daily or at 50 GB per primary shard,
 // delete after logging.elasticsearch.retention (audit: audit.retention). ECK

@@ -189,6 +189,17 @@ func cluster(e *env.Environment) (*Elasticsearch, error) {
 		}
 		out.Spec.NodeSets = append(out.Spec.NodeSets, set)
 	}
+	if e.SnapshotsEnabled() {
+		if out.Spec.SecureSettings, err = secureSettings(e); err != nil {
+			return nil, err
+		}
+		// Every node talks to the repository (each writes its own shards).
+		for i := range out.Spec.NodeSets {
+			if err := s3ClientConfig(e, out.Spec.NodeSets[i].Config); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return out, nil
 }
 

@@ -313,7 +313,7 @@ func TestStreams(t *testing.T) {
 			t.Errorf("stream %+v", st)
 		}
 	}
-	if !slices.Equal(kinds, []string{"containers", "node", "audit"}) {
+	if !slices.Equal(kinds, []string{"containers", "node", "audit", "events"}) {
 		t.Errorf("prod streams %v", kinds)
 	}
 	audit, _ := elasticsearch.StreamOf(stacktest.Example(t, "prod"), elasticsearch.StreamAudit)
@@ -324,8 +324,12 @@ func TestStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dev) != 2 {
-		t.Errorf("dev has no audit collection, streams %+v", dev)
+	if len(dev) != 3 || dev[2].Kind != elasticsearch.StreamEvents {
+		t.Errorf("dev has no audit collection but events, streams %+v", dev)
+	}
+	events, _ := elasticsearch.StreamOf(stacktest.Example(t, "prod"), elasticsearch.StreamEvents)
+	if events.Retention != "14d" || events.Policy != elasticsearch.EventsPolicy || events.DataStream != "logs-kubernetes.events-default" {
+		t.Errorf("events stream %+v", events)
 	}
 
 	e := stacktest.Example(t, "dev")

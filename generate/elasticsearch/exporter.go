@@ -37,6 +37,20 @@ func exporter(e *env.Environment, s *stack.Set) error {
 	selector := stack.SelectorLabels(ExporterName, "exporter")
 	meta := metav1.ObjectMeta{Name: ExporterName, Namespace: ns, Labels: labels}
 
+	args := []string{
+		"--es.uri=" + URL(e),
+		"--es.ca=" + exporterCA + "/" + CAKey,
+		// Every node's file system and heap, not only
+		// the node the Service lands on.
+		"--es.all",
+		"--es.timeout=30s",
+		"--web.listen-address=:9114",
+	}
+	if e.SnapshotsEnabled() {
+		// The age of the last successful snapshot per repository, and
+		// SLM's counts of taken and failed snapshots per policy.
+		args = append(args, "--collector.snapshots", "--collector.slm")
+	}
 	sa := &corev1.ServiceAccount{ObjectMeta: meta, AutomountServiceAccountToken: ptr.To(false)}
 	dep := &appsv1.Deployment{
 		ObjectMeta: meta,
@@ -57,15 +71,7 @@ func exporter(e *env.Environment, s *stack.Set) error {
 					Containers: []corev1.Container{{
 						Name:  "exporter",
 						Image: stack.ElasticsearchExporter.Ref(),
-						Args: []string{
-							"--es.uri=" + URL(e),
-							"--es.ca=" + exporterCA + "/" + CAKey,
-							// Every node's file system and heap, not only
-							// the node the Service lands on.
-							"--es.all",
-							"--es.timeout=30s",
-							"--web.listen-address=:9114",
-						},
+						Args:  args,
 						Env: []corev1.EnvVar{
 							{Name: "ES_USERNAME", Value: User},
 							{Name: "ES_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{

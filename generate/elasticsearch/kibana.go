@@ -1,6 +1,8 @@
 package elasticsearch
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,7 +12,8 @@ import (
 	"github.com/vigil-stack/vigil/generate/stack"
 )
 
-// kibana adds the Kibana resource and, when a host is set, its Ingress.
+// kibana adds the Kibana resource, the Job that imports Vigil's saved
+// objects (kibanacontent.go) and, when a host is set, its Ingress.
 func kibana(e *env.Environment, s *stack.Set) error {
 	kb := e.Logging.Kibana
 	res, err := kb.Resources.Requirements()
@@ -44,6 +47,9 @@ func kibana(e *env.Environment, s *stack.Set) error {
 		},
 	}
 	s.Add(KibanaComponent, stack.Instances, k)
+	if err := kibanaContent(e, s); err != nil {
+		return fmt.Errorf("saved objects: %w", err)
+	}
 	if kb.Ingress.Host == "" {
 		return nil
 	}

@@ -22,11 +22,13 @@ const (
 	StreamContainers = "containers"
 	StreamNode       = "node"
 	StreamAudit      = "audit"
+	// StreamEvents holds Kubernetes events (core/v1 Event objects).
+	StreamEvents = "events"
 )
 
 // Stream is one kind of log and where it is kept.
 type Stream struct {
-	// Kind is StreamContainers, StreamNode or StreamAudit.
+	// Kind is StreamContainers, StreamNode, StreamAudit or StreamEvents.
 	Kind string
 	// DataStream is the data stream the agent writes to (with the bulk
 	// "create" operation, the only one a data stream accepts).
@@ -42,8 +44,9 @@ type Stream struct {
 
 // ILM policy names.
 const (
-	LogsPolicy  = "vigil-logs"
-	AuditPolicy = "vigil-audit"
+	LogsPolicy   = "vigil-logs"
+	AuditPolicy  = "vigil-audit"
+	EventsPolicy = "vigil-events"
 )
 
 // templatePriority ranks Vigil's templates above Elasticsearch's built-in
@@ -51,7 +54,8 @@ const (
 const templatePriority = 250
 
 // Streams lists the log streams of an environment: container and node logs
-// always, audit logs when audit collection is on. Data stream names follow
+// always, audit logs when audit collection is on, Kubernetes events when
+// logging.events is on. Data stream names follow
 // Elastic's logs-<dataset>-<namespace> scheme, so Kibana's Logs views find
 // them.
 func Streams(e *env.Environment) ([]Stream, error) {
@@ -69,6 +73,13 @@ func Streams(e *env.Environment) ([]Stream, error) {
 			return nil, fmt.Errorf("audit.retention: %w", err)
 		}
 		out = append(out, Stream{Kind: StreamAudit, DataStream: "logs-kubernetes.audit-default", Template: "vigil-kubernetes-audit", Policy: AuditPolicy, Retention: audit})
+	}
+	if e.EventsEnabled() {
+		events, err := esDuration(e.Logging.Events.Retention)
+		if err != nil {
+			return nil, fmt.Errorf("logging.events.retention: %w", err)
+		}
+		out = append(out, Stream{Kind: StreamEvents, DataStream: "logs-kubernetes.events-default", Template: "vigil-kubernetes-events", Policy: EventsPolicy, Retention: events})
 	}
 	return out, nil
 }
@@ -145,9 +156,22 @@ type IndexTemplate struct {
 	Meta          map[string]string `json:"_meta"`
 }
 
-// TemplateBody holds the settings of the backing indices.
+// TemplateBody holds the settings and mappings of the backing indices.
 type TemplateBody struct {
 	Settings IndexSettings `json:"settings"`
+	Mappings *Mappings     `json:"mappings,omitempty"`
+}
+
+// Mappings maps the fields Vigil's Kibana content relies on; every other
+// field keeps Elasticsearch's dynamic mapping. Elasticsearch expands the
+// dotted names into object fields.
+type Mappings struct {
+	Properties map[string]FieldMapping `json:"properties"`
+}
+
+// FieldMapping is the type of one field.
+type FieldMapping struct {
+	Type string `json:"type"`
 }
 
 // IndexSettings are the index settings Vigil sets.
@@ -178,10 +202,17 @@ func Template(e *env.Environment, s Stream) IndexTemplate {
 	if DataNodes(e) >= 2 {
 		replicas = 1
 	}
+	body := TemplateBody{Settings: IndexSettings{LifecycleName: s.Policy, Replicas: replicas}}
+	if fields := Fields(s.Kind); len(fields) > 0 {
+		body.Mappings = &Mappings{Properties: map[string]FieldMapping{}}
+		for _, f := range fields {
+			body.Mappings.Properties[f.Name] = FieldMapping{Type: f.Type}
+		}
+	}
 	return IndexTemplate{
 		IndexPatterns: []string{s.DataStream + "*"},
 		Priority:      templatePriority,
-		Template:      TemplateBody{Settings: IndexSettings{LifecycleName: s.Policy, Replicas: replicas}},
+		Template:      body,
 		Meta:          managedBy,
 	}
 }
@@ -231,6 +262,28 @@ func bootstrapRequests(e *env.Environment) ([]request, map[string]string, error)
 		f := "template-" + s.Template + ".json"
 		files[f] = string(b) + "\n"
 		reqs = append(reqs, request{"template-" + s.Template, "PUT", "/_index_template/" + s.Template, f})
+	}
+	if e.SnapshotsEnabled() {
+		// The repository before the policy that names it.
+		pol, err := SnapshotPolicy(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range []struct {
+			name, path string
+			body       any
+		}{
+			{"snapshot-repository", "/_snapshot/" + SnapshotRepository, SnapshotRepositoryOf(e)},
+			{"slm-policy", "/_slm/policy/" + SLMPolicy, pol},
+		} {
+			b, err := json.MarshalIndent(r.body, "", "  ")
+			if err != nil {
+				return nil, nil, err
+			}
+			f := r.name + ".json"
+			files[f] = string(b) + "\n"
+			reqs = append(reqs, request{r.name, "PUT", r.path, f})
+		}
 	}
 	return reqs, files, nil
 }

@@ -1,7 +1,11 @@
 package elasticsearch
 
 import (
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,5 +103,48 @@ func rules(e *env.Environment) *monitoringv1.PrometheusRule {
 			},
 		},
 	}
+	if e.SnapshotsEnabled() {
+		groups["elasticsearch.snapshots"] = snapshotAlerts(e, sel)
+	}
 	return PrometheusRule(ExporterName+"-rules", e.Logging.Namespace, stack.Labels(ExporterName, "alert-rules", ""), groups)
+}
+
+// snapshotAlerts watch the snapshot repository through the exporter's
+// snapshots collector (the start time of the latest SUCCESS or PARTIAL
+// snapshot, 0 when there is none) and SLM's per-policy failure count. The
+// slm collector of elasticsearch_exporter v1.11.0 has no time of the last
+// success, hence the snapshots collector for the age.
+func snapshotAlerts(e *env.Environment, sel func(string) string) []Alert {
+	maxAge := e.Logging.Elasticsearch.Snapshots.MaxAge
+	seconds := "129600"
+	if d, err := model.ParseDuration(maxAge); err == nil {
+		seconds = strconv.FormatInt(int64(time.Duration(d)/time.Second), 10)
+	}
+	repo := `repository="` + SnapshotRepository + `"`
+	return []Alert{
+		{
+			Name: "ElasticsearchSnapshotTooOld", For: "15m", Severity: "warning",
+			Expr:        sel(`time() - max by (namespace, repository) (elasticsearch_snapshot_stats_latest_snapshot_timestamp_seconds{{{sel}}, ` + repo + `} > 0) > ` + seconds),
+			Summary:     "The last Elasticsearch snapshot is too old",
+			Description: `The last successful snapshot in repository {{ $labels.repository }} started {{ $value | humanizeDuration }} ago, more than ` + maxAge + `: logs deleted by their lifecycle since then cannot be restored. Check the SLM policy's last failure (GET _slm/policy/` + SLMPolicy + `) and the S3 bucket.`,
+		},
+		{
+			Name: "ElasticsearchNoSnapshot", For: maxAge, Severity: "warning",
+			Expr:        sel(`max by (namespace, repository) (elasticsearch_snapshot_stats_latest_snapshot_timestamp_seconds{{{sel}}, ` + repo + `}) == 0`),
+			Summary:     "Elasticsearch has no successful snapshot",
+			Description: `Repository {{ $labels.repository }} has held no successful snapshot for ` + maxAge + `. Check the SLM policy (GET _slm/policy/` + SLMPolicy + `) and the repository (POST _snapshot/` + SnapshotRepository + `/_verify).`,
+		},
+		{
+			Name: "ElasticsearchSnapshotFailed", Severity: "warning",
+			Expr:        sel(`sum by (namespace, policy) (increase(elasticsearch_slm_stats_snapshots_failed_total{{{sel}}, policy="` + SLMPolicy + `"}[1h])) > 0`),
+			Summary:     "An Elasticsearch snapshot failed",
+			Description: `SLM policy {{ $labels.policy }} reported a failed snapshot in the last hour; the reason is in GET _slm/policy/{{ $labels.policy }} (last_failure).`,
+		},
+		{
+			Name: "ElasticsearchSnapshotRepositoryMissing", For: "30m", Severity: "warning",
+			Expr:        sel(`absent(elasticsearch_snapshot_stats_number_of_snapshots{{{sel}}, ` + repo + `}) and on () count(elasticsearch_cluster_health_status{{{sel}}}) > 0`),
+			Summary:     "The Elasticsearch snapshot repository is missing",
+			Description: `The exporter reaches Elasticsearch but finds no repository ` + SnapshotRepository + `: the bootstrap Job has not registered it, or Elasticsearch cannot reach the bucket. Look at the elasticsearch-bootstrap Job's logs.`,
+		},
+	}
 }

@@ -39,6 +39,22 @@ type Elasticsearch struct {
 type ElasticsearchSpec struct {
 	Version  string    `json:"version"`
 	NodeSets []NodeSet `json:"nodeSets"`
+	// SecureSettings are Secrets whose keys ECK loads into every node's
+	// keystore (the S3 client credentials of the snapshot repository).
+	SecureSettings []SecretSource `json:"secureSettings,omitempty"`
+}
+
+// SecretSource is one Secret for the keystore; each entry puts a key of
+// it under a keystore setting name (path).
+type SecretSource struct {
+	SecretName string      `json:"secretName"`
+	Entries    []KeyToPath `json:"entries,omitempty"`
+}
+
+// KeyToPath maps a Secret key to a keystore setting.
+type KeyToPath struct {
+	Key  string `json:"key"`
+	Path string `json:"path,omitempty"`
 }
 
 // NodeSet is a group of Elasticsearch nodes sharing a configuration; ECK
@@ -59,6 +75,12 @@ type NodeConfig struct {
 	// AllowMmap is node.store.allow_mmap; false when vm.max_map_count is
 	// not raised (maxMapCount: disable-mmap).
 	AllowMmap *bool `json:"node.store.allow_mmap,omitempty"`
+	// The S3 client of the snapshot repository (snapshots.go): where the
+	// object store is and how to address buckets on it.
+	S3Endpoint  string `json:"s3.client.vigil.endpoint,omitempty"`
+	S3Protocol  string `json:"s3.client.vigil.protocol,omitempty"`
+	S3PathStyle *bool  `json:"s3.client.vigil.path_style_access,omitempty"`
+	S3Region    string `json:"s3.client.vigil.region,omitempty"`
 }
 
 // Kibana is an ECK Kibana instance.
@@ -91,6 +113,12 @@ func (in *Elasticsearch) DeepCopyObject() runtime.Object {
 	out := &Elasticsearch{TypeMeta: in.TypeMeta}
 	in.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
 	out.Spec.Version = in.Spec.Version
+	if in.Spec.SecureSettings != nil {
+		out.Spec.SecureSettings = make([]SecretSource, len(in.Spec.SecureSettings))
+		for i, src := range in.Spec.SecureSettings {
+			out.Spec.SecureSettings[i] = SecretSource{SecretName: src.SecretName, Entries: append([]KeyToPath(nil), src.Entries...)}
+		}
+	}
 	if in.Spec.NodeSets != nil {
 		out.Spec.NodeSets = make([]NodeSet, len(in.Spec.NodeSets))
 		for i := range in.Spec.NodeSets {
@@ -110,6 +138,11 @@ func (in *NodeSet) deepCopyInto(out *NodeSet) {
 		if in.Config.AllowMmap != nil {
 			v := *in.Config.AllowMmap
 			c.AllowMmap = &v
+		}
+		c.S3Endpoint, c.S3Protocol, c.S3Region = in.Config.S3Endpoint, in.Config.S3Protocol, in.Config.S3Region
+		if in.Config.S3PathStyle != nil {
+			v := *in.Config.S3PathStyle
+			c.S3PathStyle = &v
 		}
 		out.Config = c
 	}

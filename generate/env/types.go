@@ -23,6 +23,7 @@ type Environment struct {
 	Flux                Flux                `json:"flux"`
 	Prerequisites       Prerequisites       `json:"prerequisites"`
 	Platform
+	Sizing Sizing `json:"sizing"`
 }
 
 // Tiers.
@@ -338,6 +339,7 @@ type Logging struct {
 	Agent         LogAgent      `json:"agent"`
 	Elasticsearch Elasticsearch `json:"elasticsearch"`
 	Kibana        Kibana        `json:"kibana"`
+	Events        Events        `json:"events"`
 }
 
 type LogAgent struct {
@@ -361,6 +363,7 @@ type Elasticsearch struct {
 	MaxMapCount       string             `json:"maxMapCount"`
 	Retention         string             `json:"retention"`
 	EnterpriseLicense bool               `json:"enterpriseLicense"`
+	Snapshots         Snapshots          `json:"snapshots"`
 }
 
 type NodeSet struct {

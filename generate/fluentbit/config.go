@@ -56,8 +56,9 @@ type Pipeline struct {
 	Outputs []Output `json:"outputs"`
 }
 
-// Input is an input plugin. The properties of the tail and systemd
-// plugins share the struct; each is documented with its plugin.
+// Input is an input plugin. The properties of the tail, systemd and
+// kubernetes_events plugins share the struct; each is documented with its
+// plugin.
 type Input struct {
 	Name string `json:"name"`
 	// Alias names the input in metrics (the name label).
@@ -76,7 +77,8 @@ type Input struct {
 	// tail: the parser of each line.
 	Parser string `json:"parser,omitempty"`
 	// tail, systemd: the database of read offsets (a host path, so that a
-	// restarted pod neither re-reads nor skips).
+	// restarted pod neither re-reads nor skips); kubernetes_events: the
+	// uids of the events already shipped.
 	DB string `json:"db,omitempty"`
 	// tail: lock the database; only this process uses it.
 	DBLocking bool `json:"db.locking,omitempty"`
@@ -84,6 +86,10 @@ type Input struct {
 	SkipLongLines   bool   `json:"skip_long_lines,omitempty"`
 	BufferMaxSize   string `json:"buffer_max_size,omitempty"`
 	RefreshInterval int    `json:"refresh_interval,omitempty"`
+
+	// kubernetes_events: how far back, at start, events are shipped (the
+	// API server keeps them for an hour by default).
+	KubeRetentionTime string `json:"kube_retention_time,omitempty"`
 
 	// systemd: journal matches, OR-ed together.
 	SystemdFilter []string `json:"systemd_filter,omitempty"`

@@ -193,22 +193,31 @@ func BuildConfig(e *env.Environment) (*Config, error) {
 		tags[s.stream] = s.tag
 	}
 	for _, s := range streams {
+		if s.Kind == elasticsearch.StreamEvents {
+			// Shipped by the single events agent (events.go).
+			continue
+		}
 		tag, ok := tags[s.Kind]
 		if !ok {
 			return nil, fmt.Errorf("no input feeds the %s stream", s.Kind)
 		}
-		c.Pipeline.Outputs = append(c.Pipeline.Outputs, Output{
-			Name: "es", Alias: "es-" + s.Kind, Match: tag,
-			Host: elasticsearch.Host(e), Port: elasticsearch.Port,
-			TLS: true, TLSVerify: true, TLSVerifyHostname: true, TLSCAFile: caDir + "/" + elasticsearch.CAKey,
-			HTTPUser: elasticsearch.User, HTTPPasswd: "${ES_PASSWORD}",
-			Index: s.DataStream, WriteOperation: "create",
-			SuppressTypeName: true, ReplaceDots: true, TraceError: true,
-			RetryLimit:            retryLimit,
-			StorageTotalLimitSize: a.StorageLimit,
-		})
+		c.Pipeline.Outputs = append(c.Pipeline.Outputs, esOutput(e, s, tag))
 	}
 	return c, nil
+}
+
+// esOutput writes the records matching tag to a stream's data stream.
+func esOutput(e *env.Environment, s elasticsearch.Stream, tag string) Output {
+	return Output{
+		Name: "es", Alias: "es-" + s.Kind, Match: tag,
+		Host: elasticsearch.Host(e), Port: elasticsearch.Port,
+		TLS: true, TLSVerify: true, TLSVerifyHostname: true, TLSCAFile: caDir + "/" + elasticsearch.CAKey,
+		HTTPUser: elasticsearch.User, HTTPPasswd: "${ES_PASSWORD}",
+		Index: s.DataStream, WriteOperation: "create",
+		SuppressTypeName: true, ReplaceDots: true, TraceError: true,
+		RetryLimit:            retryLimit,
+		StorageTotalLimitSize: e.Logging.Agent.StorageLimit,
+	}
 }
 
 // Generate adds the agent when logging is on.
@@ -278,6 +287,11 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		},
 	}
 	s.Add(Component, stack.Content, sa, role, binding, cm, ds, svc, np)
+	if e.EventsEnabled() {
+		if err := eventsAgent(e, s); err != nil {
+			return fmt.Errorf("kubernetes events agent: %w", err)
+		}
+	}
 	if e.PrometheusEnabled() {
 		sm := &monitoringv1.ServiceMonitor{
 			ObjectMeta: meta(Name),

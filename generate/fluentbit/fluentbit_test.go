@@ -91,6 +91,10 @@ var (
 			"multiline_flush", "parser_firstline", "multiline.parser", "unicode.encoding", "generic.encoding"),
 		"systemd": keys("path", "max_fields", "max_entries", "systemd_filter_type", "systemd_filter", "read_from_tail", "lowercase",
 			"strip_underscores", "db.sync", "db"),
+		// plugins/in_kubernetes_events/kubernetes_events.c, config_map.
+		"kubernetes_events": keys("kube_url", "interval_sec", "interval_nsec", "tls.debug", "tls.verify", "tls.vhost", "kube_ca_file",
+			"kube_ca_path", "kube_token_file", "kube_token_ttl", "kube_request_limit", "kube_retention_time", "kube_namespace", "db",
+			"db.sync"),
 	}
 	filterKeys       = keys("name", "match", "match_regex", "alias", "log_level", "log_suppress_interval")
 	pluginFilterKeys = map[string]map[string]bool{

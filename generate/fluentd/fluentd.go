@@ -73,6 +73,7 @@ var tagOf = map[string]string{
 	elasticsearch.StreamContainers: "kube.**",
 	elasticsearch.StreamNode:       "node.**",
 	elasticsearch.StreamAudit:      "audit.**",
+	elasticsearch.StreamEvents:     "events.**",
 }
 
 // BuildConfig builds the aggregator's configuration.

@@ -209,10 +209,19 @@ func TestConfigParsesBack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(cfg.Pipeline.Inputs) != len(streams) {
-				t.Fatalf("%d agent inputs for %d streams", len(cfg.Pipeline.Inputs), len(streams))
+			inputs := cfg.Pipeline.Inputs
+			if e.EventsEnabled() {
+				// Kubernetes events come from the single events agent.
+				ev, err := fluentbit.BuildEventsConfig(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				inputs = append(inputs, ev.Pipeline.Inputs...)
 			}
-			for _, in := range cfg.Pipeline.Inputs {
+			if len(inputs) != len(streams) {
+				t.Fatalf("%d agent inputs for %d streams", len(inputs), len(streams))
+			}
+			for _, in := range inputs {
 				tag := strings.Replace(in.Tag, "*", "var.log.containers.app-7d9_ns_app-0123.log", 1)
 				var hit []*directive
 				for _, m := range matches {

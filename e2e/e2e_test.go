@@ -90,6 +90,9 @@ func TestEnvironments(t *testing.T) {
 			t.Run("flux", func(t *testing.T) {
 				skipWithoutFlux(t)
 				f := newFleet(t, ctx, c, p, env)
+				gates := gatesOf(t, ctx, filepath.Join(p.repo, "environments", env))
+				t.Logf("providing %d prerequisites out of band: %s", len(gates), gateNames(gates))
+				f.prov = c.startProvisioner(ctx, gates)
 				f.publish(t, out, "render "+env)
 				f.bootstrap(t)
 				f.waitReady(t, 5*time.Minute)
@@ -381,6 +384,7 @@ type fleet struct {
 	bare   string
 	ctx    context.Context
 	status *statusWriter
+	prov   *provisioner
 	rev    string
 }
 
@@ -587,6 +591,11 @@ func (f *fleet) waitReady(t *testing.T, timeout time.Duration) {
 	})
 	for _, e := range f.status.errors() {
 		t.Errorf("status writer: %s", e)
+	}
+	if f.prov != nil {
+		for _, e := range f.prov.errors() {
+			t.Errorf("prerequisite provisioner: %s", e)
+		}
 	}
 	if err != nil {
 		t.Fatalf("Flux did not reconcile %s: %v", f.rev[:8], err)

@@ -354,6 +354,7 @@ type Elasticsearch struct {
 	MaxMapCount       string             `json:"maxMapCount"`
 	Retention         string             `json:"retention"`
 	EnterpriseLicense bool               `json:"enterpriseLicense"`
+	Operator          ECKOperator        `json:"operator"`
 }
 
 type NodeSet struct {

@@ -42,21 +42,25 @@ func gatesOf(t *testing.T, ctx context.Context, envDir string) []overlays.Gate {
 // provisioner stands in for whoever provides an environment's prerequisites
 // out of band (an operator, External Secrets, the storage vendor's install):
 // it keeps every listed Secret (with each key, dummy values), CSIDriver and
-// IngressClass present, creating a Secret as soon as its namespace exists
-// (namespaces belong to Vigil's tree, which creates them). It never writes
-// an object Vigil renders.
+// IngressClass present. A Secret in a namespace the tree creates is created
+// as soon as the tree made it; one in a namespace the tree does not render
+// (PX-CSI's portworx) gets its namespace too, as the vendor's install would.
+// It never writes an object Vigil renders.
 type provisioner struct {
 	c    *cluster
 	stop context.CancelFunc
 	done chan struct{}
 	mu   sync.Mutex
 	want []overlays.Gate
-	errs []string
+	// rendered are the namespaces the tree creates.
+	rendered map[string]bool
+	errs     []string
 }
 
-func (c *cluster) startProvisioner(ctx context.Context, gates []overlays.Gate) *provisioner {
+func (c *cluster) startProvisioner(ctx context.Context, gates []overlays.Gate, rendered []*unstructured.Unstructured) *provisioner {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &provisioner{c: c, stop: cancel, done: make(chan struct{}), want: gates}
+	p := &provisioner{c: c, stop: cancel, done: make(chan struct{})}
+	p.set(gates, rendered)
 	go func() {
 		defer close(p.done)
 		for ctx.Err() == nil {
@@ -73,10 +77,16 @@ func (c *cluster) startProvisioner(ctx context.Context, gates []overlays.Gate) *
 
 // set replaces what the provisioner provides from now on (the day-2 steps
 // change the environment, and with it its prerequisites).
-func (p *provisioner) set(gates []overlays.Gate) {
+func (p *provisioner) set(gates []overlays.Gate, rendered []*unstructured.Unstructured) {
+	ns := map[string]bool{}
+	for _, o := range rendered {
+		if o.GetKind() == "Namespace" && o.GroupVersionKind().Group == "" {
+			ns[o.GetName()] = true
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.want = gates
+	p.want, p.rendered = gates, ns
 }
 
 func (p *provisioner) errors() []string {
@@ -93,7 +103,7 @@ var (
 
 func (p *provisioner) pass(ctx context.Context) {
 	p.mu.Lock()
-	want := p.want
+	want, rendered := p.want, p.rendered
 	p.mu.Unlock()
 	for _, g := range want {
 		obj, gvr, err := prerequisiteObject(g.Prerequisite)
@@ -108,6 +118,10 @@ func (p *provisioner) pass(ctx context.Context) {
 		} = ri
 		if g.Namespace != "" {
 			ns, err := p.c.status.Resource(gvrNamespace).Get(ctx, g.Namespace, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) && !rendered[g.Namespace] {
+				nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": g.Namespace}}}
+				ns, err = p.c.status.Resource(gvrNamespace).Create(ctx, nsObj, metav1.CreateOptions{FieldManager: "vigil-e2e-provisioner"})
+			}
 			if apierrors.IsNotFound(err) || (err == nil && ns.GetDeletionTimestamp() != nil) {
 				continue // not created by the tree yet
 			}

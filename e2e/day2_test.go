@@ -137,12 +137,16 @@ func day2Steps() []day2Step {
 			},
 		},
 		{
-			// An object the API server refuses in one unit with
-			// dependents: only the instances that need the StorageClasses
-			// may wait; rules, scrape configs and the log agent go on.
-			name:   "broken-storage",
-			broken: day2Env + "-storage",
-			inject: injectBrokenLabel(day2Env+"-storage", "StorageClass", "vigil-block"),
+			// An object the API server refuses in one unit with a
+			// dependent: only Grafana's instance may wait; rules, scrape
+			// configs and the log agent go on. (Not prod-storage: on an
+			// Invalid apply of an object marked
+			// kustomize.toolkit.fluxcd.io/force, Flux deletes it and its
+			// create fails too, so the StorageClass would be gone until
+			// the next valid render.)
+			name:   "broken-dashboards",
+			broken: day2Env + "-dashboards-content",
+			inject: injectBrokenLabel(day2Env+"-dashboards-content", "ConfigMap", "dashboard-cluster-health"),
 		},
 		{
 			// StorageClass parameters are immutable: Vigil marks every

@@ -3,8 +3,11 @@
 package e2e
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -36,8 +40,9 @@ type day2Step struct {
 	// everything else must reconcile.
 	broken string
 	inject func(t *testing.T, out string)
-	// knownIssue explains, in the test's output, why a step fails today.
-	knownIssue string
+	// refused, when set, is the kind whose change gen diff and gen
+	// render must refuse (exit 3); the step's edits are then undone.
+	refused string
 }
 
 // obj is a cluster object by resource, namespace and name.
@@ -78,10 +83,8 @@ func nested(o *unstructured.Unstructured, path ...string) string {
 	return fmt.Sprint(v)
 }
 
-// day2Steps is the sequence. The StorageClass change comes last: until Vigil
-// marks StorageClasses for replacement (kustomize.toolkit.fluxcd.io/force),
-// the API server refuses it as immutable and the storage layer, and all that
-// depends on it, stays not Ready, which would hide the steps after it.
+// day2Steps is the sequence, each step starting from the cluster the one
+// before left.
 func day2Steps() []day2Step {
 	env := filepath.Join("environments", day2Env, "env.cue")
 	return []day2Step{
@@ -134,18 +137,22 @@ func day2Steps() []day2Step {
 			},
 		},
 		{
-			name:   "broken-node-problem-detector",
-			broken: day2Env + "-node-problem-detector-node",
-			inject: injectInvalidConfigMap(filepath.Join("envs", day2Env, "node-problem-detector", "node")),
+			// An object the API server refuses in one unit with a
+			// dependent: only Grafana's instance may wait; rules, scrape
+			// configs and the log agent go on. (Not prod-storage: on an
+			// Invalid apply of an object marked
+			// kustomize.toolkit.fluxcd.io/force, Flux deletes it and its
+			// create fails too, so the StorageClass would be gone until
+			// the next valid render.)
+			name:   "broken-dashboards",
+			broken: day2Env + "-dashboards-content",
+			inject: injectBrokenLabel(day2Env+"-dashboards-content", "ConfigMap", "dashboard-cluster-health"),
 		},
 		{
-			// KNOWN TO FAIL until Vigil handles immutable StorageClass
-			// parameters (issue 8): the API server answers "parameters:
-			// Invalid value: null: field is immutable".
-			name: "flasharray-fstype-ext4",
-			knownIssue: "fails until Vigil marks StorageClasses for replacement on immutable changes " +
-				"(kustomize.toolkit.fluxcd.io/force: enabled); today the API server refuses the new parameters " +
-				"and the storage layer, and all that depends on it, stays not Ready",
+			// StorageClass parameters are immutable: Vigil marks every
+			// StorageClass kustomize.toolkit.fluxcd.io/force, so Flux
+			// replaces it (existing volumes keep their settings).
+			name:  "flasharray-fstype-ext4",
 			edits: []edit{{env, "audit: enabled: true\n", "audit: enabled: true\nstorage: backends: flasharray: flasharray: fsType: \"ext4\"\n"}},
 			check: func(t *testing.T, f *fleet) {
 				sc := f.get(t, blockClass)
@@ -157,12 +164,23 @@ func day2Steps() []day2Step {
 				}
 			},
 		},
+		{
+			// Shrinking an Elasticsearch nodeSet's volume would lose data:
+			// gen diff and gen render refuse it (exit 3) and the tree on
+			// disk stays as it was; nothing reaches the cluster.
+			name:    "refused-elasticsearch-shrink",
+			edits:   []edit{{env, `data: {count: 3, roles: ["data", "ingest"], memory: "16Gi", heap: "8g", cpu: "2", storage: size: "1Ti"}`, `data: {count: 3, roles: ["data", "ingest"], memory: "16Gi", heap: "8g", cpu: "2", storage: size: "500Gi"}`}},
+			refused: "Elasticsearch",
+		},
 	}
 }
 
 // TestDay2 moves one cluster through a sequence of environment changes, each
 // rendered, committed and reconciled by Flux to Ready with its effect checked
-// and with the Flux inventory equal to the render, so nothing is lost or left.
+// and with the Flux inventory equal to the render, so nothing is lost or left;
+// objects a step's render did not change must not be touched on the cluster.
+// It starts with one prerequisite missing (issue 12): only the units that
+// need it wait, and its gate names it.
 func TestDay2(t *testing.T) {
 	skipWithoutFlux(t)
 	p := setup(t)
@@ -173,48 +191,55 @@ func TestDay2(t *testing.T) {
 		mustRun(t, "", "mkdir", "-p", ws)
 		mustRun(t, "", "cp", "-r", filepath.Join(p.repo, d), filepath.Join(ws, d))
 	}
+	envDir := filepath.Join(ws, "environments", day2Env)
 	c := startCluster(t, p, filepath.Join(p.work, "cluster-day2"))
 	installCRDs(t, ctx, c, p)
 	f := newFleet(t, ctx, c, p, day2Env)
 	out := filepath.Join(p.work, "day2-0")
-	render(t, p, filepath.Join(ws, "environments", day2Env), out)
+	render(t, p, envDir, out)
+	gates := gatesOf(t, ctx, envDir)
+	f.prov = c.startProvisioner(ctx, without(gates, missingGate), renderedObjects(t, out, day2Env))
 	f.publish(t, out, "day 2: initial render")
 	f.bootstrap(t)
-	f.waitReady(t, 5*time.Minute)
-	f.checkInventory(t, out)
+	if !t.Run("missing-prerequisite", func(t *testing.T) {
+		f.waitBroken(t, missingGate, missingSecret, 6*time.Minute)
+		// Provided late: the gate passes on its next reconcile, which
+		// `flux reconcile kustomization` would request; so does the test.
+		f.prov.set(gates, renderedObjects(t, out, day2Env))
+		f.requestReconcile(t, missingGate)
+		f.waitReady(t, 4*time.Minute)
+		f.checkInventory(t, out)
+	}) {
+		return
+	}
 
 	for i, step := range day2Steps() {
+		prev := out
 		ok := t.Run(step.name, func(t *testing.T) {
-			if step.knownIssue != "" {
-				t.Logf("KNOWN ISSUE (issue 8): this step %s", step.knownIssue)
+			undo := applyEdits(t, ws, step.edits)
+			next := filepath.Join(p.work, fmt.Sprintf("day2-%d", i+1))
+			if step.refused != "" {
+				defer undo()
+				checkRefused(t, p, envDir, prev, next, step.refused)
+				return
 			}
-			for _, e := range step.edits {
-				path := filepath.Join(ws, e.file)
-				data, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n := strings.Count(string(data), e.old); n != 1 {
-					t.Fatalf("%s: %q occurs %d times, want once (did the example change?)", e.file, e.old, n)
-				}
-				if err := os.WriteFile(path, []byte(strings.Replace(string(data), e.old, e.new, 1)), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			out := filepath.Join(p.work, fmt.Sprintf("day2-%d", i+1))
-			render(t, p, filepath.Join(ws, "environments", day2Env), out)
+			render(t, p, envDir, next)
+			out = next
+			f.prov.set(gatesOf(t, ctx, envDir), renderedObjects(t, next, day2Env))
+			before := f.snapshot(t, renderedObjects(t, prev, day2Env))
 			start := time.Now()
 			if step.inject != nil {
-				step.inject(t, out)
+				step.inject(t, next)
 			}
-			f.publish(t, out, "day 2: "+step.name)
+			f.publish(t, next, "day 2: "+step.name)
 			if step.broken != "" {
-				f.waitBroken(t, step.broken, brokenName, 3*time.Minute)
+				f.waitBroken(t, step.broken, brokenValue, 5*time.Minute)
 				t.Logf("%s failed as expected, dependents waited, in %s", step.broken, time.Since(start).Round(100*time.Millisecond))
 				return
 			}
-			f.waitReady(t, 3*time.Minute)
-			f.checkInventory(t, out)
+			f.waitReady(t, 5*time.Minute)
+			f.checkInventory(t, next)
+			f.checkUntouched(t, before, prev, next)
 			step.check(t, f)
 			t.Logf("%s reconciled and checked in %s", step.name, time.Since(start).Round(100*time.Millisecond))
 		})
@@ -224,35 +249,191 @@ func TestDay2(t *testing.T) {
 	}
 }
 
-// brokenName is a name the API server refuses (not a DNS-1123 subdomain);
-// kustomize builds it happily, so only the cluster can catch it.
-const brokenName = "vigil-e2e-Broken"
+// The prerequisite TestDay2 leaves out at first: the Alertmanager's Slack
+// webhook Secret, which only the Alertmanager instance needs.
+const (
+	missingGate   = day2Env + "-needs-secret-monitoring-alertmanager-slack"
+	missingSecret = "monitoring/alertmanager-slack"
+)
 
-// injectInvalidConfigMap adds an object the API server rejects to the
-// kustomization at dir (relative to the render), in the test's copy only.
-func injectInvalidConfigMap(dir string) func(t *testing.T, out string) {
+// applyEdits changes the workspace's CUE sources and returns what undoes it.
+func applyEdits(t *testing.T, ws string, edits []edit) (undo func()) {
+	t.Helper()
+	orig := map[string][]byte{}
+	for _, e := range edits {
+		path := filepath.Join(ws, e.file)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, seen := orig[path]; !seen {
+			orig[path] = data
+		}
+		if n := strings.Count(string(data), e.old); n != 1 {
+			t.Fatalf("%s: %q occurs %d times, want once (did the example change?)", e.file, e.old, n)
+		}
+		if err := os.WriteFile(path, []byte(strings.Replace(string(data), e.old, e.new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() {
+		for path, data := range orig {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// checkRefused runs gen diff and gen render of a data-losing change against
+// the tree the cluster runs: both must exit 3 naming the refused kind, and
+// render must leave the tree as it was.
+func checkRefused(t *testing.T, p paths, envDir, prev, scratch, kind string) {
+	t.Helper()
+	mustRun(t, "", "cp", "-r", prev, scratch)
+	before := mustRun(t, "", "git", "--no-pager", "diff", "--no-index", "--stat", prev, scratch)
+	for _, args := range [][]string{{"diff", envDir, "-o", scratch}, {"render", envDir, "-o", scratch}} {
+		cmd := exec.Command(p.gen, args...)
+		cmd.Dir = p.repo
+		outb, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			t.Errorf("gen %s: want exit 3 (refused), got %v\n%s", args[0], err, outb)
+			continue
+		}
+		if !strings.Contains(string(outb), "refus") || !strings.Contains(string(outb), kind) {
+			t.Errorf("gen %s: exit 3 but the output does not say %s is refused:\n%s", args[0], kind, outb)
+		}
+		t.Logf("gen %s refused it: %s", args[0], firstLine(string(outb)))
+	}
+	if after := mustRun(t, "", "git", "--no-pager", "diff", "--no-index", "--stat", prev, scratch); after != before {
+		t.Errorf("gen render changed the tree although it refused the change: %s", after)
+	}
+}
+
+// requestReconcile asks kustomize-controller to reconcile a Kustomization
+// now, as `flux reconcile kustomization NAME` does.
+func (f *fleet) requestReconcile(t *testing.T, name string) {
+	t.Helper()
+	ri := f.c.status.Resource(gvrKustomization).Namespace(fluxNamespace)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, time.Now().Format(time.RFC3339Nano))
+	if _, err := ri.Patch(f.ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// objState is what identifies an object's version on the cluster: a new UID
+// means it was recreated, a new generation (or, for kinds without one, a new
+// resourceVersion) that its desired state was written.
+type objState struct{ uid, generation, resourceVersion string }
+
+// snapshot reads the cluster state of rendered objects, by inventory id.
+func (f *fleet) snapshot(t *testing.T, objs []*unstructured.Unstructured) map[string]objState {
+	t.Helper()
+	out := map[string]objState{}
+	for _, o := range objs {
+		ri, err := f.c.resource(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ri.Get(f.ctx, o.GetName(), metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", describe(o), err)
+		}
+		gen := ""
+		if g := got.GetGeneration(); g != 0 {
+			gen = fmt.Sprint(g)
+		}
+		out[inventoryID(o.GetNamespace(), o.GetName(), o.GroupVersionKind().Group, o.GetKind())] =
+			objState{uid: string(got.GetUID()), generation: gen, resourceVersion: got.GetResourceVersion()}
+	}
+	return out
+}
+
+// checkUntouched checks that every object rendered identically before and
+// after a step is the same object on the cluster, with the same desired
+// state: a step changes what its render changes and nothing else.
+func (f *fleet) checkUntouched(t *testing.T, before map[string]objState, prev, next string) {
+	t.Helper()
+	canon := func(dir string) map[string]string {
+		m := map[string]string{}
+		for _, o := range renderedObjects(t, dir, f.env) {
+			b, err := json.Marshal(o.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[inventoryID(o.GetNamespace(), o.GetName(), o.GroupVersionKind().Group, o.GetKind())] = string(b)
+		}
+		return m
+	}
+	was, is := canon(prev), canon(next)
+	var same []*unstructured.Unstructured
+	for _, o := range renderedObjects(t, next, f.env) {
+		id := inventoryID(o.GetNamespace(), o.GetName(), o.GroupVersionKind().Group, o.GetKind())
+		if was[id] != "" && was[id] == is[id] {
+			same = append(same, o)
+		}
+	}
+	after := f.snapshot(t, same)
+	touched := 0
+	for id, a := range after {
+		b := before[id]
+		switch {
+		case a.uid != b.uid:
+			t.Errorf("%s: recreated although its render did not change", id)
+		case a.generation != b.generation:
+			t.Errorf("%s: generation %s -> %s although its render did not change", id, b.generation, a.generation)
+		case a.generation == "" && a.resourceVersion != b.resourceVersion:
+			t.Errorf("%s: rewritten although its render did not change", id)
+		default:
+			continue
+		}
+		touched++
+	}
+	t.Logf("%d objects rendered unchanged, %d touched on the cluster", len(after), touched)
+}
+
+// brokenLabel is the label injectBrokenLabel adds, with a value no label may
+// have: kustomize builds it happily, so only the API server can refuse it.
+// (An unknown field would not do: Flux's server-side apply, at the API
+// server's default field validation, drops unknown fields without failing;
+// the strict-apply half of the test is what catches those.)
+const (
+	brokenLabel = "vigil-e2e-broken"
+	// brokenValue is what the API server's message quotes (it names the
+	// value, not the key).
+	brokenValue = "not a label value!"
+)
+
+// injectBrokenLabel gives one object of the unit that the named Kustomization
+// applies an invalid label value, with a JSON 6902 patch in the unit's
+// kustomization, in the test's copy of the render only.
+func injectBrokenLabel(unit, kind, name string) func(t *testing.T, out string) {
 	return func(t *testing.T, out string) {
 		t.Helper()
-		cm := map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
-			"metadata": map[string]any{"name": brokenName, "namespace": "default"}, "data": map[string]any{"a": "b"}}
-		data, err := yaml.Marshal(cm)
+		var ks struct {
+			Spec struct{ Path string } `json:"spec"`
+		}
+		raw, err := os.ReadFile(filepath.Join(out, "clusters", day2Env, "kustomization-"+unit+".yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(out, dir, "broken.yaml"), data, 0o644); err != nil {
+		if err := yaml.Unmarshal(raw, &ks); err != nil {
 			t.Fatal(err)
 		}
-		kpath := filepath.Join(out, dir, "kustomization.yaml")
-		raw, err := os.ReadFile(kpath)
-		if err != nil {
+		kpath := filepath.Join(out, strings.TrimPrefix(ks.Spec.Path, "./deploy/"), "kustomization.yaml")
+		if raw, err = os.ReadFile(kpath); err != nil {
 			t.Fatal(err)
 		}
 		var k map[string]any
 		if err := yaml.Unmarshal(raw, &k); err != nil {
 			t.Fatal(err)
 		}
-		res, _ := k["resources"].([]any)
-		k["resources"] = append(res, "broken.yaml")
+		patches, _ := k["patches"].([]any)
+		k["patches"] = append(patches, map[string]any{
+			"target": map[string]any{"kind": kind, "name": name},
+			"patch":  fmt.Sprintf(`[{"op": "add", "path": "/metadata/labels/%s", "value": %q}]`, brokenLabel, brokenValue),
+		})
 		if raw, err = yaml.Marshal(k); err != nil {
 			t.Fatal(err)
 		}

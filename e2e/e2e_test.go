@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -90,6 +92,9 @@ func TestEnvironments(t *testing.T) {
 			t.Run("flux", func(t *testing.T) {
 				skipWithoutFlux(t)
 				f := newFleet(t, ctx, c, p, env)
+				gates := gatesOf(t, ctx, filepath.Join(p.repo, "environments", env))
+				t.Logf("providing %d prerequisites out of band: %s", len(gates), gateNames(gates))
+				f.prov = c.startProvisioner(ctx, gates, renderedObjects(t, out, env))
 				f.publish(t, out, "render "+env)
 				f.bootstrap(t)
 				f.waitReady(t, 5*time.Minute)
@@ -152,12 +157,31 @@ func installCRDs(t *testing.T, ctx context.Context, c *cluster, p paths) {
 		t.Fatalf("prometheus-operator CRDs: %v", err)
 	}
 	crds = append(append(crds, eck...), promOp...)
+	// A few at a time: one by one, the API server's OpenAPI rebuild after
+	// each CRD made this take up to a minute on a loaded machine. Warnings
+	// are not attributed per CRD here (c.apply's log is shared), and none
+	// would be Vigil's.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(6)
 	for _, crd := range crds {
-		if warns, err := c.apply(ctx, crd, false); err != nil {
-			t.Fatalf("CRD %s: %v", crd.GetName(), err)
-		} else if len(warns) > 0 {
-			t.Logf("CRD %s: upstream warnings (not Vigil's): %s", crd.GetName(), strings.Join(warns, "; "))
-		}
+		g.Go(func() error {
+			ri, err := c.resource(crd)
+			if err != nil {
+				return err
+			}
+			body, err := json.Marshal(crd.Object)
+			if err != nil {
+				return err
+			}
+			_, err = ri.Patch(gctx, crd.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: fieldManager, Force: new(true)})
+			if err != nil {
+				return fmt.Errorf("CRD %s: %w", crd.GetName(), err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 	if err := c.waitCRDs(ctx); err != nil {
 		t.Fatal(err)
@@ -381,6 +405,7 @@ type fleet struct {
 	bare   string
 	ctx    context.Context
 	status *statusWriter
+	prov   *provisioner
 	rev    string
 }
 
@@ -548,6 +573,9 @@ func (f *fleet) waitReady(t *testing.T, timeout time.Duration) {
 			return false, "", err
 		}
 		var waiting []string
+		// One time per poll: what this poll sees Ready became Ready at the
+		// same moment as far as the test can tell (ties are not an order).
+		now := time.Since(start)
 		for i := range list.Items {
 			k := &list.Items[i]
 			name := k.GetName()
@@ -564,7 +592,7 @@ func (f *fleet) waitReady(t *testing.T, timeout time.Duration) {
 			current := !strings.HasPrefix(path, "./deploy/") || strings.HasSuffix(applied, f.rev)
 			if status == "True" && current {
 				if _, seen := readyAt[name]; !seen {
-					readyAt[name] = time.Since(start)
+					readyAt[name] = now
 				}
 				continue
 			}
@@ -587,6 +615,11 @@ func (f *fleet) waitReady(t *testing.T, timeout time.Duration) {
 	})
 	for _, e := range f.status.errors() {
 		t.Errorf("status writer: %s", e)
+	}
+	if f.prov != nil {
+		for _, e := range f.prov.errors() {
+			t.Errorf("prerequisite provisioner: %s", e)
+		}
 	}
 	if err != nil {
 		t.Fatalf("Flux did not reconcile %s: %v", f.rev[:8], err)

@@ -137,6 +137,50 @@ func TestOperator(t *testing.T) {
 	}
 }
 
+// TestOperatorResources checks that the schema sizes the operator: its
+// requests and memory limit reach the chart values, the chart's CPU limit is
+// dropped by a post-renderer when the schema sets none, and kept (replaced by
+// the schema's) when it sets one.
+func TestOperatorResources(t *testing.T) {
+	values := func(t *testing.T, hr *helmv2.HelmRelease) corev1.ResourceRequirements {
+		t.Helper()
+		var v struct {
+			Resources corev1.ResourceRequirements `json:"resources"`
+		}
+		if err := json.Unmarshal(hr.Spec.Values.Raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Resources
+	}
+	e := stacktest.Example(t, "prod")
+	want := e.Logging.Elasticsearch.Operator.Resources
+	if want.Requests.Memory == "" || want.Limits.Memory == "" {
+		t.Fatalf("schema defaults missing: %+v", want)
+	}
+	hr := stacktest.FindNamed[*helmv2.HelmRelease](t, generate(t, e), elasticsearch.OperatorNamespace, elasticsearch.ReleaseName)
+	r := values(t, hr)
+	if r.Requests.Memory().String() != want.Requests.Memory || r.Limits.Memory().String() != want.Limits.Memory || r.Requests.Cpu().String() != want.Requests.CPU {
+		t.Errorf("operator resources %v, want the schema's %+v", r, want)
+	}
+	if len(hr.Spec.PostRenderers) != 1 || !strings.Contains(hr.Spec.PostRenderers[0].Kustomize.Patches[0].Patch, "cpu: null") {
+		t.Errorf("without a CPU limit in the schema the chart's must be dropped: post-renderers %+v", hr.Spec.PostRenderers)
+	}
+
+	e.Logging.Elasticsearch.Operator.Resources.Limits.CPU = "2"
+	hr = stacktest.FindNamed[*helmv2.HelmRelease](t, generate(t, e), elasticsearch.OperatorNamespace, elasticsearch.ReleaseName)
+	if r := values(t, hr); r.Limits.Cpu().String() != "2" {
+		t.Errorf("limits.cpu 2 in the schema: values %v", r)
+	}
+	if len(hr.Spec.PostRenderers) != 0 {
+		t.Errorf("a CPU limit set in the schema must not be dropped: post-renderers %+v", hr.Spec.PostRenderers)
+	}
+
+	e.Logging.Elasticsearch.Operator.Resources.Requests.Memory = "lots"
+	if err := elasticsearch.Generate(e, &stack.Set{}); err == nil || !strings.Contains(err.Error(), "operator.resources") {
+		t.Errorf("a malformed quantity: want an error naming operator.resources, got %v", err)
+	}
+}
+
 // TestECKTypes decodes every Elasticsearch and Kibana object strictly into
 // ECK's own Go types: the package's minimal types must be a faithful
 // subset, field names included.

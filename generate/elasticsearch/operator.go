@@ -46,7 +46,9 @@ const (
 // OperatorVersion is the ECK release of the CRDs, the chart and the image.
 var OperatorVersion = stack.ECKOperator.Version
 
-// operatorValues are the chart values Vigil sets (deploy/eck-operator/values.yaml).
+// operatorValues are the chart values Vigil sets (deploy/eck-operator/values.yaml
+// at v3.5.0: resources, podSecurityContext and securityContext are the keys
+// its statefulset.yaml template reads).
 type operatorValues struct {
 	// InstallCRDs is off: the CRDs are applied in the crds layer, before
 	// any operator, and must not be owned by a Helm release.
@@ -89,14 +91,18 @@ func operator(e *env.Environment, s *stack.Set) error {
 	if err != nil {
 		return fmt.Errorf("flux.interval: %w", err)
 	}
+	opRes := e.Logging.Elasticsearch.Operator.Resources
+	resources, err := opRes.Requirements()
+	if err != nil {
+		return fmt.Errorf("logging.elasticsearch.operator.resources: %w", err)
+	}
 	v := operatorValues{
 		ManagedNamespaces: []string{e.Logging.Namespace},
 		Image:             operatorImage{Repository: stack.ECKOperator.Image, Tag: stack.ECKOperator.Version},
-		// The chart's defaults, without its CPU limit (see dropCPULimit).
-		Resources: corev1.ResourceRequirements{
-			Requests: corev1.ResourceList{corev1.ResourceCPU: mustQuantity("100m"), corev1.ResourceMemory: mustQuantity("150Mi")},
-			Limits:   corev1.ResourceList{corev1.ResourceMemory: mustQuantity("1Gi")},
-		},
+		// Sized by the schema. Helm merges values into the chart's
+		// defaults, so the chart's CPU limit survives unless the schema
+		// sets one (then it replaces it) or dropCPULimit removes it.
+		Resources: resources,
 		PodSecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot:   new(true),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
@@ -108,9 +114,16 @@ func operator(e *env.Environment, s *stack.Set) error {
 	if err != nil {
 		return fmt.Errorf("chart values: %w", err)
 	}
-	dropCPU, err := dropCPULimit()
-	if err != nil {
-		return err
+	var postRenderers []helmv2.PostRenderer
+	if opRes.Limits.CPU == "" {
+		dropCPU, err := dropCPULimit()
+		if err != nil {
+			return err
+		}
+		postRenderers = []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{Patches: []kustomize.Patch{{
+			Patch:  dropCPU,
+			Target: &kustomize.Selector{Group: "apps", Version: "v1", Kind: "StatefulSet", Name: ReleaseName},
+		}}}}}
 	}
 	labels := stack.Labels(OperatorComponent, "operator", OperatorVersion)
 	repo := &sourcev1.HelmRepository{
@@ -127,13 +140,10 @@ func operator(e *env.Environment, s *stack.Set) error {
 				Version:   OperatorVersion,
 				SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: helmRepositoryName},
 			}},
-			Install: &helmv2.Install{CRDs: helmv2.Skip, Remediation: &helmv2.InstallRemediation{Retries: 3}},
-			Upgrade: &helmv2.Upgrade{CRDs: helmv2.Skip, Remediation: &helmv2.UpgradeRemediation{Retries: 3}},
-			Values:  &apiextensionsv1.JSON{Raw: raw},
-			PostRenderers: []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{Patches: []kustomize.Patch{{
-				Patch:  dropCPU,
-				Target: &kustomize.Selector{Group: "apps", Version: "v1", Kind: "StatefulSet", Name: ReleaseName},
-			}}}}},
+			Install:       &helmv2.Install{CRDs: helmv2.Skip, Remediation: &helmv2.InstallRemediation{Retries: 3}},
+			Upgrade:       &helmv2.Upgrade{CRDs: helmv2.Skip, Remediation: &helmv2.UpgradeRemediation{Retries: 3}},
+			Values:        &apiextensionsv1.JSON{Raw: raw},
+			PostRenderers: postRenderers,
 		},
 	}
 	s.Add(OperatorComponent, stack.Operators, repo, release)

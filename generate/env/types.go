@@ -364,6 +364,7 @@ type Elasticsearch struct {
 	Retention         string             `json:"retention"`
 	EnterpriseLicense bool               `json:"enterpriseLicense"`
 	Snapshots         Snapshots          `json:"snapshots"`
+	Operator          ECKOperator        `json:"operator"`
 }
 
 type NodeSet struct {

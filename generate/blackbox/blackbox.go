@@ -253,10 +253,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 			PodSelector: metav1.LabelSelector{MatchLabels: selector},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
 			// Only Prometheus asks for probes and metrics.
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
-				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(Port))}},
-			}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, Port)},
 			// Probes go wherever the Ingress hosts resolve: the ingress
 			// controller's addresses, inside or outside the cluster, and
 			// DNS. Their addresses are the cluster's, not known here.

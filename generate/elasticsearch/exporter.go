@@ -108,10 +108,7 @@ func exporter(e *env.Environment, s *stack.Set) error {
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: selector},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
-				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(ExporterPort))}},
-			}},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, ExporterPort)},
 		},
 	}
 	s.Add(Component, stack.Instances, sa, dep, svc, np)

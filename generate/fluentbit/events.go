@@ -198,10 +198,7 @@ func eventsAgent(e *env.Environment, s *stack.Set) error {
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: selector},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
-				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(MetricsPort))}},
-			}},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, MetricsPort)},
 		},
 	}
 	// Content layer, like the node agents: after the index templates.

@@ -280,10 +280,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 			// Only Prometheus reaches the agent; it sends wherever its
 			// outputs are.
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
-				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(MetricsPort))}},
-			}},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, MetricsPort)},
 		},
 	}
 	s.Add(Component, stack.Content, sa, role, binding, cm, ds, svc, np)

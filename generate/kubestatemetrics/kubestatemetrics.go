@@ -210,13 +210,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: selector},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From: []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
-				Ports: []networkingv1.NetworkPolicyPort{
-					{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(MetricsPort))},
-					{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(TelemetryPort))},
-				},
-			}},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, MetricsPort, TelemetryPort)},
 			// The API server only, but its address is the cluster's and
 			// not known here.
 			Egress: []networkingv1.NetworkPolicyEgressRule{{}},

@@ -209,10 +209,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		},
 	}
 	if e.Monitoring.Enabled {
-		netpol.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{
-			From:  []networkingv1.NetworkPolicyPeer{prometheus.Peer(e)},
-			Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(MetricsPort))}},
-		}}
+		netpol.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, MetricsPort)}
 	}
 
 	s.Add(Component, stack.Node, sa, binding, cm, ds, netpol)

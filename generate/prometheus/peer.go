@@ -16,3 +16,13 @@ func Peer(e *env.Environment) networkingv1.NetworkPolicyPeer {
 		PodSelector:       &metav1.LabelSelector{MatchLabels: PodSelector()},
 	}
 }
+
+// ScrapeRule admits the stack's Prometheus to the given TCP ports: the
+// ingress rule of every exporter's NetworkPolicy.
+func ScrapeRule(e *env.Environment, ports ...int32) networkingv1.NetworkPolicyIngressRule {
+	r := networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{Peer(e)}}
+	for _, p := range ports {
+		r.Ports = append(r.Ports, tcp(p))
+	}
+	return r
+}

@@ -35,6 +35,7 @@ var checks = []rule{
 	checkNodeProblemDetector,
 	checkControlPlane,
 	checkLongTerm,
+	checkSources,       // extension_mirror.go
 	checkLoggingExtras, // check_logging.go
 	checkSecrets,       // 6
 	// Grammars of the programs that read the values (input.go).

@@ -145,6 +145,7 @@ func (o *options) build(e *Environment) (*stack.Set, error) {
 	if err := mirrorImages(e.Spec, s); err != nil {
 		return nil, err
 	}
+	mirrorSources(e.Spec, s)
 	overlays.MarkReplaceable(s)
 	return s, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 
 	"github.com/vigil-stack/vigil/generate/elasticsearch"
 	"github.com/vigil-stack/vigil/generate/env"
@@ -163,4 +164,44 @@ func collectImages(v any, key string, known, set map[string]bool) {
 			}
 		}
 	}
+}
+
+// githubPrefix is where every upstream GitRepository Vigil references lives.
+const githubPrefix = "https://github.com/"
+
+// mirrorSources points the upstream GitRepositories and ECK's
+// HelmRepository at the environment's mirrors (sources.github,
+// sources.elasticCharts), so that Flux fetches nothing from the internet.
+func mirrorSources(e *env.Environment, s *stack.Set) {
+	if m := e.Sources.GitHub; m != "" {
+		s.RewriteUpstreams(func(u string) string {
+			if rest, ok := strings.CutPrefix(u, githubPrefix); ok {
+				return strings.TrimSuffix(m, "/") + "/" + rest
+			}
+			return u
+		})
+	}
+	if m := e.Sources.ElasticCharts; m != "" {
+		for _, r := range s.Resources() {
+			if repo, ok := r.Object.(*sourcev1.HelmRepository); ok && repo.Spec.URL == elasticsearch.ChartRepository {
+				repo.Spec.URL = m
+			}
+		}
+	}
+}
+
+// checkSources: a mirror registry says the cluster has no internet access,
+// so the sources Flux fetches at run time must come from mirrors too.
+func checkSources(e *env.Environment) []env.Issue {
+	if e.Images.Registry == "" {
+		return nil
+	}
+	var out []env.Issue
+	if e.Sources.GitHub == "" {
+		out = append(out, env.Errorf(p("images", "registry"), "with a mirror registry the cluster is taken to have no internet access, but Flux would fetch the upstream CRDs from "+githubPrefix+": set sources.github to a git mirror of those repositories (gen graph lists them)"))
+	}
+	if e.Logging.Enabled && e.Sources.ElasticCharts == "" {
+		out = append(out, env.Errorf(p("images", "registry"), "with a mirror registry the cluster is taken to have no internet access, but Flux would fetch the ECK operator chart from "+elasticsearch.ChartRepository+": set sources.elasticCharts to a mirror of that Helm repository"))
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -41,14 +42,29 @@ const mirror = "mirror.example.com/vigil"
 func TestMirrorRegistry(t *testing.T) {
 	fsys := withFile(t, "environments/prod/mirror.cue", `package prod
 images: registry: "`+mirror+`"
+sources: github: "https://git.example.com/github"
+sources: elasticCharts: "https://charts.example.com/elastic"
 spark: historyServer: s3aJars: image: "`+mirror+`/acme/spark-s3a-jars:4.0"
 `)
 	r, err := generate.Render(context.Background(), []generate.Source{{Dir: "environments/prod", FS: fsys}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := 0
+	images, sources := 0, 0
 	for _, p := range r.Tree.Paths() {
+		content, _ := r.Tree.File(p)
+		// Nothing Flux fetches at run time may be on the internet: the
+		// upstream CRDs' GitRepositories and ECK's HelmRepository.
+		for _, upstream := range []string{"https://github.com/", "https://helm.elastic.co"} {
+			if strings.HasPrefix(p, "clusters/prod/") || strings.HasPrefix(p, "envs/prod/") {
+				if regexp.MustCompile(`(?m)^\s*url: ` + regexp.QuoteMeta(upstream)).Match(content) {
+					t.Errorf("%s: Flux fetches from %s", p, upstream)
+				}
+			}
+		}
+		if strings.HasPrefix(p, "clusters/prod/") && strings.Contains(string(content), "url: https://git.example.com/github/") {
+			sources++
+		}
 		if !strings.HasPrefix(p, "envs/prod/") {
 			continue // bases are the default environment's, which the overlays patch
 		}
@@ -84,6 +100,19 @@ spark: historyServer: s3aJars: image: "`+mirror+`/acme/spark-s3a-jars:4.0"
 	if images < 10 {
 		t.Errorf("found only %d image fields in envs/prod; the walk is broken", images)
 	}
+	if sources < 3 {
+		t.Errorf("%d GitRepositories on the git mirror, want prometheus-operator's, ECK's and spark-operator's", sources)
+	}
+	var chart bool
+	for _, res := range r.Objects["prod"].Resources() {
+		if res.Object.GetObjectKind().GroupVersionKind().Kind == "HelmRepository" {
+			b, _ := json.Marshal(res.Object)
+			chart = chart || strings.Contains(string(b), `"url":"https://charts.example.com/elastic"`)
+		}
+	}
+	if !chart {
+		t.Error("ECK's HelmRepository is not on the chart mirror")
+	}
 	refs, err := generate.Images(r.Environments[0].Spec, r.Objects["prod"])
 	if err != nil {
 		t.Fatal(err)
@@ -113,10 +142,29 @@ spark: historyServer: s3aJars: image: "`+mirror+`/acme/spark-s3a-jars:4.0"
 	}
 }
 
+// TestMirrorNeedsSourceMirrors: with a mirror registry, Flux's upstream
+// sources must have mirrors too; validation says which, at images.registry.
+func TestMirrorNeedsSourceMirrors(t *testing.T) {
+	fsys := withFile(t, "environments/prod/mirror.cue", `package prod
+images: registry: "`+mirror+`"
+spark: historyServer: s3aJars: image: "`+mirror+`/acme/spark-s3a-jars:4.0"
+`)
+	_, err := generate.Render(context.Background(), []generate.Source{{Dir: "environments/prod", FS: fsys}})
+	if err == nil {
+		t.Fatal("a mirror registry without source mirrors rendered")
+	}
+	for _, want := range []string{"mirror.cue:2:", "sources.github", "sources.elasticCharts"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
 // TestMirrorRefusesMavenDownload: a mirror says the cluster is offline, so
 // the History Server's default download is refused with what to set.
 func TestMirrorRefusesMavenDownload(t *testing.T) {
-	fsys := withFile(t, "environments/prod/mirror.cue", "package prod\nimages: registry: \""+mirror+"\"\n")
+	fsys := withFile(t, "environments/prod/mirror.cue", "package prod\nimages: registry: \""+mirror+"\"\n"+
+		"sources: {github: \"https://git.example.com/github\", elasticCharts: \"https://charts.example.com/elastic\"}\n")
 	_, err := generate.Render(context.Background(), []generate.Source{{Dir: "environments/prod", FS: fsys}})
 	if err == nil || !strings.Contains(err.Error(), "s3aJars.image") {
 		t.Fatalf("want a refusal naming s3aJars.image, got %v", err)

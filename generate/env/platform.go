@@ -46,8 +46,16 @@ func (x Extensions) Decode(key string, v any) (bool, error) {
 // embedded so that its fields sit at the top level like the schema's.
 type Platform struct {
 	Images     Images     `json:"images"`
+	Sources    Sources    `json:"sources"`
 	SOPS       SOPS       `json:"sops"`
 	Extensions Extensions `json:"extensions"`
+}
+
+// Sources are mirrors of the upstream sources Flux fetches; see
+// schema/platform.cue. Empty: the upstream URLs.
+type Sources struct {
+	GitHub        string `json:"github,omitempty"`
+	ElasticCharts string `json:"elasticCharts,omitempty"`
 }
 
 // S3AJars is where the History Server gets hadoop-aws and the AWS SDK

@@ -116,6 +116,14 @@ func (s *Set) Add(component string, layer Layer, objs ...Object) {
 // AddUpstream records manifests referenced at a pinned version.
 func (s *Set) AddUpstream(u Upstream) { s.upstreams = append(s.upstreams, u) }
 
+// RewriteUpstreams replaces every upstream's URL with rewrite's answer
+// (a mirror of it).
+func (s *Set) RewriteUpstreams(rewrite func(url string) string) {
+	for i := range s.upstreams {
+		s.upstreams[i].URL = rewrite(s.upstreams[i].URL)
+	}
+}
+
 // Merge appends everything of other to s.
 func (s *Set) Merge(other *Set) {
 	s.resources = append(s.resources, other.resources...)

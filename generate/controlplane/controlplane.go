@@ -256,10 +256,9 @@ func apiServerMonitor(ns string, interval monitoringv1.Duration) *monitoringv1.S
 			NamespaceSelector: monitoringv1.NamespaceSelector{MatchNames: []string{metav1.NamespaceDefault}},
 			Selector:          metav1.LabelSelector{MatchLabels: map[string]string{"component": APIServerJob, "provider": "kubernetes"}},
 			Endpoints: []monitoringv1.Endpoint{{
-				Port:     "https",
-				Interval: interval,
-				Scheme:   ptr.To(monitoringv1.SchemeHTTPS),
-				//lint:ignore SA1019 the projected service account token has no non-deprecated field
+				Port:            "https",
+				Interval:        interval,
+				Scheme:          ptr.To(monitoringv1.SchemeHTTPS),
 				BearerTokenFile: tokenFile,
 				HTTPConfigWithProxyAndTLSFiles: monitoringv1.HTTPConfigWithProxyAndTLSFiles{
 					HTTPConfigWithTLSFiles: monitoringv1.HTTPConfigWithTLSFiles{

@@ -85,5 +85,3 @@ func sysctlDaemonSet(e *env.Environment) (*appsv1.DaemonSet, error) {
 		},
 	}, nil
 }
-
-func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }

@@ -18,10 +18,8 @@ import (
 	"fmt"
 	"strings"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/vigil-stack/vigil/generate/env"
 	"github.com/vigil-stack/vigil/generate/stack"
@@ -360,41 +358,12 @@ func kibanaContent(e *env.Environment, s *stack.Set) error {
 		"--header", "kbn-xsrf: true",
 		"--form", "file=@"+kibanaObjectsDir+"/"+kibanaObjectsFile,
 		KibanaURL(e)+"/api/saved_objects/_import?overwrite=true")
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: KibanaBootstrapName, Namespace: e.Logging.Namespace, Labels: labels,
-			Annotations: map[string]string{"kustomize.toolkit.fluxcd.io/force": "enabled"},
-		},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To[int32](6),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      labels,
-					Annotations: map[string]string{"vigil.dev/bootstrap-hash": hashFiles(files)},
-				},
-				Spec: corev1.PodSpec{
-					RestartPolicy:                corev1.RestartPolicyOnFailure,
-					AutomountServiceAccountToken: ptr.To(false),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptr.To(true),
-						RunAsUser:      ptr.To[int64](65534),
-						RunAsGroup:     ptr.To[int64](65534),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					InitContainers: []corev1.Container{c("wait-for-kibana", []string{"curl"}, wait)},
-					Containers:     []corev1.Container{c("import-saved-objects", []string{"sh", "-c", importScript, "import"}, imp)},
-					Volumes: []corev1.Volume{
-						{Name: "objects", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-							LocalObjectReference: corev1.LocalObjectReference{Name: KibanaBootstrapName},
-						}}},
-						{Name: "ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-							SecretName: KibanaCASecret(), Items: []corev1.KeyToPath{{Key: CAKey, Path: CAKey}},
-						}}},
-					},
-				},
-			},
-		},
-	}
+	job := bootstrapJob(e, KibanaBootstrapName, labels, files,
+		[]corev1.Container{c("wait-for-kibana", []string{"curl"}, wait)},
+		[]corev1.Container{c("import-saved-objects", []string{"sh", "-c", importScript, "import"}, imp)},
+		corev1.Volume{Name: "objects", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: KibanaBootstrapName},
+		}}}, KibanaCASecret())
 	s.Add(KibanaComponent, stack.Instances, cm, job)
 	return nil
 }

@@ -347,9 +347,25 @@ func bootstrap(e *env.Environment, s *stack.Set) error {
 	}
 	done := c("show-templates", curl(e, request{method: "GET", path: "/_index_template/vigil-*?filter_path=index_templates.name"}, 6))
 
-	job := &batchv1.Job{
+	job := bootstrapJob(e, BootstrapName, labels, files, inits, []corev1.Container{done}, corev1.Volume{
+		Name: "bodies", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: BootstrapName},
+		}},
+	}, CASecret())
+	s.Add(Component, stack.Instances, cm, job)
+	return nil
+}
+
+// hashFiles is a short, stable digest of a ConfigMap's data.
+// bootstrapJob is a Job that talks to Elasticsearch or Kibana over HTTPS
+// with curl: non-root, no service account token, the request bodies from a
+// ConfigMap volume and the cluster's CA from caSecret (volume "ca"). Flux
+// replaces it (force) when its bodies change, which the hash annotation on
+// its pod template makes a template change.
+func bootstrapJob(e *env.Environment, name string, labels, files map[string]string, inits, containers []corev1.Container, bodies corev1.Volume, caSecret string) *batchv1.Job {
+	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: BootstrapName, Namespace: e.Logging.Namespace, Labels: labels,
+			Name: name, Namespace: e.Logging.Namespace, Labels: labels,
 			Annotations: map[string]string{"kustomize.toolkit.fluxcd.io/force": "enabled"},
 		},
 		Spec: batchv1.JobSpec{
@@ -369,24 +385,18 @@ func bootstrap(e *env.Environment, s *stack.Set) error {
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					InitContainers: inits,
-					Containers:     []corev1.Container{done},
-					Volumes: []corev1.Volume{
-						{Name: "bodies", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-							LocalObjectReference: corev1.LocalObjectReference{Name: BootstrapName},
-						}}},
+					Containers:     containers,
+					Volumes: []corev1.Volume{bodies,
 						{Name: "ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-							SecretName: CASecret(), Items: []corev1.KeyToPath{{Key: CAKey, Path: CAKey}},
+							SecretName: caSecret, Items: []corev1.KeyToPath{{Key: CAKey, Path: CAKey}},
 						}}},
 					},
 				},
 			},
 		},
 	}
-	s.Add(Component, stack.Instances, cm, job)
-	return nil
 }
 
-// hashFiles is a short, stable digest of a ConfigMap's data.
 func hashFiles(files map[string]string) string {
 	h := sha256.New()
 	for _, k := range env.SortedKeys(files) {

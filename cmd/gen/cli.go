@@ -274,7 +274,11 @@ that is done, --migrated writes anyway.`,
 				}
 				fmt.Fprintf(w, "%-10s %s (%s)\n", e.Name, layerSummary(e.Layers), took)
 			}
-			fmt.Fprintf(w, "%d environments, %d from cache\n", len(f.Envs), f.Cached)
+			noun := "environments"
+			if len(f.Envs) == 1 {
+				noun = "environment"
+			}
+			fmt.Fprintf(w, "%d %s, %d from cache\n", len(f.Envs), noun, f.Cached)
 			summary, files, _ := strings.Cut(report.String(), "\n")
 			fmt.Fprintf(w, "%s in %s\n", summary, time.Since(start).Round(time.Millisecond))
 			if verbose {

@@ -79,18 +79,8 @@ func (c *Compiler) VerifyBases(ctx context.Context) error {
 // unique within a batch; across batches the caller checks.
 func (c *Compiler) Batch(ctx context.Context, envs []Environment) (map[string]*Tree, error) {
 	warmSchema()
-	seen := map[string]bool{}
-	for _, e := range envs {
-		if err := validName("environment name", e.Name); err != nil {
-			return nil, err
-		}
-		if seen[e.Name] {
-			return nil, fmt.Errorf("environment %s given twice", e.Name)
-		}
-		seen[e.Name] = true
-		if e.Objects == nil {
-			return nil, fmt.Errorf("environment %s: no object set", e.Name)
-		}
+	if err := checkEnvironments(envs); err != nil {
+		return nil, err
 	}
 	sorted := append([]Environment(nil), envs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })

@@ -109,19 +109,28 @@ type baseGroup struct {
 	yaml      map[objKey][]byte
 }
 
-func render(base *stack.Set, envs []Environment) (*rendered, error) {
+// checkEnvironments refuses a batch with an invalid or repeated name, or
+// an environment without objects.
+func checkEnvironments(envs []Environment) error {
 	seen := map[string]bool{}
 	for _, e := range envs {
 		if err := validName("environment name", e.Name); err != nil {
-			return nil, err
+			return err
 		}
 		if seen[e.Name] {
-			return nil, fmt.Errorf("environment %s given twice", e.Name)
+			return fmt.Errorf("environment %s given twice", e.Name)
 		}
 		seen[e.Name] = true
 		if e.Objects == nil {
-			return nil, fmt.Errorf("environment %s: no object set", e.Name)
+			return fmt.Errorf("environment %s: no object set", e.Name)
 		}
+	}
+	return nil
+}
+
+func render(base *stack.Set, envs []Environment) (*rendered, error) {
+	if err := checkEnvironments(envs); err != nil {
+		return nil, err
 	}
 	c, err := NewCompiler(base)
 	if err != nil {

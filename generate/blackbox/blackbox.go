@@ -204,12 +204,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 				Spec: corev1.PodSpec{
 					AutomountServiceAccountToken: ptr.To(false),
 					NodeSelector:                 map[string]string{"kubernetes.io/os": "linux"},
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsUser:      ptr.To[int64](65534),
-						RunAsGroup:     ptr.To[int64](65534),
-						RunAsNonRoot:   ptr.To(true),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
+					SecurityContext:              stack.NobodyPod(),
 					Containers: []corev1.Container{{
 						Name:  Name,
 						Image: stack.BlackboxExporter.Ref(),

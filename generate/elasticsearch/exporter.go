@@ -62,12 +62,7 @@ func exporter(e *env.Environment, s *stack.Set) error {
 				Spec: corev1.PodSpec{
 					ServiceAccountName:           ExporterName,
 					AutomountServiceAccountToken: ptr.To(false),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptr.To(true),
-						RunAsUser:      ptr.To[int64](65534),
-						RunAsGroup:     ptr.To[int64](65534),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
+					SecurityContext:              stack.NobodyPod(),
 					Containers: []corev1.Container{{
 						Name:  "exporter",
 						Image: stack.ElasticsearchExporter.Ref(),

@@ -378,14 +378,9 @@ func bootstrapJob(e *env.Environment, name string, labels, files map[string]stri
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyOnFailure,
 					AutomountServiceAccountToken: ptr.To(false),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptr.To(true),
-						RunAsUser:      ptr.To[int64](65534),
-						RunAsGroup:     ptr.To[int64](65534),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					InitContainers: inits,
-					Containers:     containers,
+					SecurityContext:              stack.NobodyPod(),
+					InitContainers:               inits,
+					Containers:                   containers,
 					Volumes: []corev1.Volume{bodies,
 						{Name: "ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 							SecretName: caSecret, Items: []corev1.KeyToPath{{Key: CAKey, Path: CAKey}},

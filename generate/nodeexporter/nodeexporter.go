@@ -134,13 +134,8 @@ func Generate(e *env.Environment, s *stack.Set) error {
 					NodeSelector:      map[string]string{"kubernetes.io/os": "linux"},
 					// Every node, whatever its taints: a node without metrics is
 					// a blind spot.
-					Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsUser:      ptr.To[int64](65534),
-						RunAsGroup:     ptr.To[int64](65534),
-						RunAsNonRoot:   ptr.To(true),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
+					Tolerations:     []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+					SecurityContext: stack.NobodyPod(),
 					Containers: []corev1.Container{{
 						Name:  Name,
 						Image: stack.NodeExporter.Ref(),

@@ -15,3 +15,19 @@ func RestrictedContainer() *corev1.SecurityContext {
 		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
+
+// Nobody is the uid and gid of pods that need no identity of their own.
+const Nobody int64 = 65534
+
+// NobodyPod is the pod securityContext of such pods: non-root as nobody,
+// with the runtime's default seccomp profile (Pod Security "restricted").
+func NobodyPod() *corev1.PodSecurityContext {
+	uid, yes := Nobody, true
+	gid := Nobody
+	return &corev1.PodSecurityContext{
+		RunAsUser:      &uid,
+		RunAsGroup:     &gid,
+		RunAsNonRoot:   &yes,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}

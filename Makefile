@@ -52,11 +52,13 @@ lint:
 	$(GOBIN_DIR)/staticcheck ./...
 
 ## fuzz: each fuzz target for $(FUZZTIME): the loader with arbitrary CUE,
-## render with perturbed examples (seeds in testdata/fuzz). `make test`
-## runs the seeds only; CI runs this too.
+## render with perturbed examples (seeds in testdata/fuzz), the credential
+## scan's prefilters against its full expressions. `make test` runs the
+## seeds only; CI runs this too.
 fuzz:
 	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzCredentialPrefilter$$' -fuzztime $(FUZZTIME)
 
 ## render: render the example environment prod into $(OUT).
 render:

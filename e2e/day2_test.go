@@ -182,7 +182,6 @@ func day2Steps() []day2Step {
 // It starts with one prerequisite missing (issue 12): only the units that
 // need it wait, and its gate names it.
 func TestDay2(t *testing.T) {
-	skipWithoutFlux(t)
 	p := setup(t)
 	ctx := t.Context()
 	// A private copy of the CUE module (cue.mod, schema/, environments/) to edit.
@@ -194,9 +193,16 @@ func TestDay2(t *testing.T) {
 	envDir := filepath.Join(ws, "environments", day2Env)
 	c := startCluster(t, p, filepath.Join(p.work, "cluster-day2"))
 	installCRDs(t, ctx, c, p)
-	f := newFleet(t, ctx, c, p, day2Env)
 	out := filepath.Join(p.work, "day2-0")
 	render(t, p, envDir, out)
+	// The example itself, before any change: this is prod's proof (what
+	// TestEnvironments does for the other examples), on this cluster
+	// rather than a fresh one of its own.
+	if !t.Run("strict-apply", func(t *testing.T) { strictApply(t, ctx, c, p, day2Env, out) }) {
+		return
+	}
+	skipWithoutFlux(t)
+	f := newFleet(t, ctx, c, p, day2Env)
 	gates := gatesOf(t, ctx, envDir)
 	f.prov = c.startProvisioner(ctx, without(gates, missingGate), renderedObjects(t, out, day2Env))
 	f.publish(t, out, "day 2: initial render")
@@ -209,6 +215,7 @@ func TestDay2(t *testing.T) {
 		f.requestReconcile(t, missingGate)
 		f.waitReady(t, 4*time.Minute)
 		f.checkInventory(t, out)
+		checkECKOperator(t, ctx, c)
 	}) {
 		return
 	}

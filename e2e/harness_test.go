@@ -257,7 +257,7 @@ func poll(ctx context.Context, timeout time.Duration, f func() (bool, string, er
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("after %s: %s", timeout, last)
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(pollInterval):
 		}
 	}
 }
@@ -374,13 +374,29 @@ func (c *cluster) startStatusWriter(ctx context.Context) *statusWriter {
 			w.pass(ctx)
 			select {
 			case <-ctx.Done():
-			case <-time.After(500 * time.Millisecond):
+			case <-time.After(statusInterval):
 			}
 		}
 	}()
 	c.t.Cleanup(w.close)
 	return w
 }
+
+// How often the test's own clients act. On two cores the control plane,
+// the controllers and these share the CPU: at 250 ms polls, 500 ms status
+// passes and 500 ms prerequisite checks the test process alone used a
+// third of a core. Flux polls health every 5 s and requeues dependencies
+// every 2 s, so nothing waits noticeably longer for the slower pace.
+const (
+	pollInterval         = 500 * time.Millisecond
+	statusInterval       = time.Second
+	prerequisiteInterval = 2 * time.Second
+)
+
+// fromWatchCache lists from the API server's watch cache instead of etcd:
+// what the status writer acts on may be a moment old, which only delays it
+// to its next pass.
+var fromWatchCache = metav1.ListOptions{ResourceVersion: "0"}
 
 func (w *statusWriter) close() {
 	w.stop()
@@ -406,7 +422,7 @@ var (
 
 func (w *statusWriter) pass(ctx context.Context) {
 	for _, gvr := range []schema.GroupVersionResource{gvrDeployment, gvrStatefulSet, gvrDaemonSet, gvrJob, gvrPVC} {
-		list, err := w.c.status.Resource(gvr).List(ctx, metav1.ListOptions{})
+		list, err := w.c.status.Resource(gvr).List(ctx, fromWatchCache)
 		if err != nil {
 			w.record(ctx, fmt.Errorf("list %s: %w", gvr.Resource, err))
 			continue
@@ -441,7 +457,7 @@ func (w *statusWriter) pass(ctx context.Context) {
 // finishNamespaces does the namespace controller's last step for a namespace
 // Flux pruned: its objects were deleted one by one by Flux already.
 func (w *statusWriter) finishNamespaces(ctx context.Context) {
-	list, err := w.c.status.Resource(gvrNamespace).List(ctx, metav1.ListOptions{})
+	list, err := w.c.status.Resource(gvrNamespace).List(ctx, fromWatchCache)
 	if err != nil {
 		w.record(ctx, err)
 		return

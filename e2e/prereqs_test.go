@@ -67,7 +67,7 @@ func (c *cluster) startProvisioner(ctx context.Context, gates []overlays.Gate, r
 			p.pass(ctx)
 			select {
 			case <-ctx.Done():
-			case <-time.After(500 * time.Millisecond):
+			case <-time.After(prerequisiteInterval):
 			}
 		}
 	}()

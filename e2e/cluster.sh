@@ -158,7 +158,12 @@ up() {
 # (the test installs them from the controllers' module zips).
 controllers() {
 	local run=$1
-	export KUBECONFIG=$run/kubeconfig RUNTIME_NAMESPACE=flux-system
+	# TMPDIR per control plane: kustomize-controller purges every
+	# kustomization-* directory in its temp dir when it starts, which took
+	# the artifacts a controller of a control plane running beside it was
+	# extracting (make e2e runs two at once).
+	mkdir -p "$run/tmp"
+	export KUBECONFIG=$run/kubeconfig RUNTIME_NAMESPACE=flux-system TMPDIR=$run/tmp
 	local common=(--enable-leader-election=false --watch-all-namespaces=true --log-level=info --log-encoding=json)
 	mkdir -p "$run/source-storage"
 	local c health

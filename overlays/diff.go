@@ -124,13 +124,7 @@ func Diff(tree *Tree, outDir string) (*DiffReport, error) {
 // classifyPrevious labels the object changes from the tree Vigil wrote
 // into a directory to the new one. Foreign files are not part of it.
 func classifyPrevious(prev *previous, tree *Tree) ([]ObjectChange, []string, error) {
-	old := map[string][]byte{}
-	for _, p := range prev.owned {
-		if b, ok := prev.content(p); ok {
-			old[p] = b
-		}
-	}
-	return Classify(old, tree)
+	return Classify(prev.ownedContents(), tree)
 }
 
 func unified(p string, a, b []byte, hasA, hasB bool) string {

@@ -642,16 +642,12 @@ func Classify(old map[string][]byte, tree *Tree) (changes []ObjectChange, notes 
 	if tree == nil {
 		return nil, nil, fmt.Errorf("classify: no tree")
 	}
-	before, err := stageTree(old)
-	if err != nil {
-		return nil, nil, fmt.Errorf("classify the tree on disk: %w", err)
-	}
-	after, err := stageTree(tree.files)
-	if err != nil {
-		return nil, nil, fmt.Errorf("classify the rendered tree: %w", err)
-	}
-	baseChanged := subtreeChanged(old, tree.files, "base/")
-	warmSchema()
+	before, after := stageTree(old), stageTree(tree.files)
+	// One pass over both trees; a directory-by-directory scan of every
+	// file was quadratic and took 70% of an unchanged 50-environment
+	// render (3000 unit directories by 7,600 files).
+	changed := changedDirs(old, tree.files)
+	baseChanged := changed["base"]
 	var envs []string
 	for e := range after.dirs {
 		envs = append(envs, e)
@@ -666,7 +662,7 @@ func Classify(old map[string][]byte, tree *Tree) (changes []ObjectChange, notes 
 		c := &classifier{env: e, old: map[clusterKey]*object{}, new: map[clusterKey]*object{}}
 		var unchanged []string
 		for _, d := range unionSorted(before.dirs[e], after.dirs[e]) {
-			if !baseChanged && !subtreeChanged(old, tree.files, d+"/") {
+			if !baseChanged && !changed[d] {
 				// Same files, same bases: same objects.
 				unchanged = append(unchanged, d)
 				continue
@@ -711,21 +707,27 @@ func (c *classifier) lookupNew(k clusterKey) *object {
 	return c.otherObjs[k]
 }
 
-// subtreeChanged reports whether any file under prefix differs.
-func subtreeChanged(a, b map[string][]byte, prefix string) bool {
+// changedDirs returns every directory (slash-separated, no trailing slash)
+// holding at any depth a file added, removed or changed between a and b.
+func changedDirs(a, b map[string][]byte) map[string]bool {
+	out := map[string]bool{}
+	mark := func(p string) {
+		// Marking stops at a marked directory: its ancestors are marked.
+		for d := path.Dir(p); d != "." && d != "/" && !out[d]; d = path.Dir(d) {
+			out[d] = true
+		}
+	}
 	for p, x := range a {
-		if strings.HasPrefix(p, prefix) {
-			if y, ok := b[p]; !ok || !bytes.Equal(x, y) {
-				return true
-			}
+		if y, ok := b[p]; !ok || !bytes.Equal(x, y) {
+			mark(p)
 		}
 	}
 	for p := range b {
-		if _, ok := a[p]; !ok && strings.HasPrefix(p, prefix) {
-			return true
+		if _, ok := a[p]; !ok {
+			mark(p)
 		}
 	}
-	return false
+	return out
 }
 
 func unionSorted(a, b []string) []string {
@@ -757,17 +759,15 @@ func Refused(changes []ObjectChange) []ObjectChange {
 // staged is a tree in an in-memory file system, with its environments'
 // kustomization directories.
 type staged struct {
-	fs   filesys.FileSystem
-	dirs map[string][]string // environment -> directories, sorted
-	set  map[string]bool
+	files map[string][]byte
+	fs    filesys.FileSystem  // made by the first build: most renders build nothing here
+	dirs  map[string][]string // environment -> directories, sorted
+	set   map[string]bool
 }
 
-func stageTree(files map[string][]byte) (*staged, error) {
-	st := &staged{fs: filesys.MakeFsInMemory(), dirs: map[string][]string{}, set: map[string]bool{}}
-	for p, b := range files {
-		if err := st.fs.WriteFile("/"+p, b); err != nil {
-			return nil, fmt.Errorf("staging %s: %w", p, err)
-		}
+func stageTree(files map[string][]byte) *staged {
+	st := &staged{files: files, dirs: map[string][]string{}, set: map[string]bool{}}
+	for p := range files {
 		if parts := strings.Split(p, "/"); len(parts) >= 3 && parts[0] == "envs" && path.Base(p) == "kustomization.yaml" {
 			d := path.Dir(p)
 			st.dirs[parts[1]] = append(st.dirs[parts[1]], d)
@@ -777,7 +777,7 @@ func stageTree(files map[string][]byte) (*staged, error) {
 	for _, ds := range st.dirs {
 		sort.Strings(ds)
 	}
-	return st, nil
+	return st
 }
 
 func (st *staged) has(dir string) bool { return st.set[dir] }
@@ -785,6 +785,16 @@ func (st *staged) has(dir string) bool { return st.set[dir] }
 // buildInto builds one kustomization and adds its objects by cluster
 // identity; an object built twice (nested kustomizations) counts once.
 func (st *staged) buildInto(dir string, into map[clusterKey]*object) error {
+	if st.fs == nil {
+		warmSchema() // parsed once, and only when something is built
+		fs := filesys.MakeFsInMemory()
+		for p, b := range st.files {
+			if err := fs.WriteFile("/"+p, b); err != nil {
+				return fmt.Errorf("staging %s: %w", p, err)
+			}
+		}
+		st.fs = fs
+	}
 	objs, err := build(st.fs, "/"+dir)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package overlays
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -392,7 +393,7 @@ func TestClassifyReadsUnchangedDirectories(t *testing.T) {
 		want   Action
 	}{{true, ActionInPlace}, {false, ActionRefused}} {
 		v1, v2 := compile(stackWithClaim("10Gi", tc.expand)), compile(stackWithClaim("20Gi", tc.expand))
-		if subtreeChanged(v1.files, v2.files, "envs/prod/storage/") {
+		if changedDirs(v1.files, v2.files)["envs/prod/storage"] {
 			t.Fatal("the storage layer should not change")
 		}
 		changes, notes, err := Classify(v1.files, v2)
@@ -402,5 +403,37 @@ func TestClassifyReadsUnchangedDirectories(t *testing.T) {
 		if len(changes) != 1 || changes[0].Kind != "PersistentVolumeClaim" || changes[0].Action != tc.want {
 			t.Errorf("expansion %v: got %v, want the claim %s", tc.expand, changes, tc.want)
 		}
+	}
+}
+
+// changedDirs marks exactly the directories above a changed, added or
+// removed file, and nothing for identical trees.
+func TestChangedDirs(t *testing.T) {
+	a := map[string][]byte{
+		"base/x/a.yaml":              []byte("1"),
+		"envs/prod/grafana/i/k.yaml": []byte("1"),
+		"envs/prod/grafana/i/p.yaml": []byte("1"),
+		"envs/prod/spark/o/k.yaml":   []byte("1"),
+		"envs/dev/spark/o/k.yaml":    []byte("1"),
+		"top.yaml":                   []byte("1"),
+	}
+	if got := changedDirs(a, a); len(got) != 0 {
+		t.Errorf("identical trees: %v", got)
+	}
+	b := map[string][]byte{}
+	for p, v := range a {
+		b[p] = v
+	}
+	b["envs/prod/grafana/i/p.yaml"] = []byte("2") // changed
+	delete(b, "envs/dev/spark/o/k.yaml")          // removed
+	b["envs/prod/tracing/c/k.yaml"] = []byte("1") // added
+	b["top.yaml"] = []byte("2")                   // at the root: no directory
+	want := map[string]bool{
+		"envs": true, "envs/prod": true, "envs/prod/grafana": true, "envs/prod/grafana/i": true,
+		"envs/dev": true, "envs/dev/spark": true, "envs/dev/spark/o": true,
+		"envs/prod/tracing": true, "envs/prod/tracing/c": true,
+	}
+	if got := changedDirs(a, b); !maps.Equal(got, want) {
+		t.Errorf("changedDirs = %v, want %v", got, want)
 	}
 }

@@ -149,12 +149,20 @@ func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) 
 	}
 	// A change Flux would fail on forever must stop here, before the
 	// tree reaches Git, not on the cluster.
-	objects, notes, err := classifyPrevious(prev, tree)
+	oldFiles := prev.ownedContents()
+	objects, notes, err := Classify(oldFiles, tree)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", dir, err)
 	}
 	if refused := Refused(objects); len(refused) > 0 && !o.migrated {
 		return nil, fmt.Errorf("write %s: %w", dir, &ImmutableError{Refused: refused})
+	}
+	if prev.holds(tree, oldFiles) {
+		// The tree on disk is this tree, byte for byte and mode for
+		// mode: building a copy of it to swap in (a directory per unit,
+		// a link per file) was most of an unchanged fleet's render.
+		return &WriteReport{Dir: dir, Foreign: prev.foreign, Objects: objects, Notes: notes,
+			Unchanged: tree.Paths(), Written: tree.Paths()}, nil
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".vigil-new-")
 	if err != nil {
@@ -180,7 +188,7 @@ func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) 
 			return nil, fmt.Errorf("write %s: %w", dir, err)
 		}
 		content := tree.files[p]
-		old, existed := prev.content(p)
+		old, existed := oldFiles[p]
 		switch {
 		case !existed:
 			report.Added = append(report.Added, p)
@@ -393,6 +401,9 @@ func readPrevious(dir string) (*previous, error) {
 		}
 		return prev, nil
 	}
+	// Directories the walk finds nothing in are empty: no open and read
+	// per directory to find out (thousands in a fleet's tree).
+	hasEntries := map[string]bool{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -409,16 +420,10 @@ func readPrevious(dir string) (*previous, error) {
 		if err != nil {
 			return err
 		}
+		hasEntries[path.Dir(rel)] = true
 		switch {
 		case d.IsDir():
 			prev.dirModes[rel] = info.Mode().Perm()
-			empty, err := isEmptyDir(p)
-			if err != nil {
-				return err
-			}
-			if empty {
-				prev.foreignDirs = append(prev.foreignDirs, rel)
-			}
 		case info.Mode().IsRegular():
 			prev.files[rel] = info.Mode()
 			if !owned[rel] {
@@ -432,6 +437,11 @@ func readPrevious(dir string) (*previous, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading output directory %s: %w", dir, err)
+	}
+	for d := range prev.dirModes {
+		if !hasEntries[d] {
+			prev.foreignDirs = append(prev.foreignDirs, d)
+		}
 	}
 	sort.Strings(prev.foreign)
 	sort.Strings(prev.foreignDirs)
@@ -482,6 +492,34 @@ func (p *previous) content(rel string) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// ownedContents reads every file of the previous tree the manifest lists
+// and that is still there, by path.
+func (p *previous) ownedContents() map[string][]byte {
+	out := make(map[string][]byte, len(p.owned))
+	for _, rel := range p.owned {
+		if b, ok := p.content(rel); ok {
+			out[rel] = b
+		}
+	}
+	return out
+}
+
+// holds reports whether the previous tree is t: the same manifest, and
+// every file present with the same bytes (old, from ownedContents) and the
+// mode Write gives it.
+func (p *previous) holds(t *Tree, old map[string][]byte) bool {
+	if !p.exists || len(p.owned) != len(t.files) || len(old) != len(t.files) {
+		return false
+	}
+	for rel, b := range t.files {
+		if o, ok := old[rel]; !ok || !p.linkable(rel) || !bytes.Equal(o, b) {
+			return false
+		}
+	}
+	m, err := os.ReadFile(filepath.Join(p.dir, ManifestName))
+	return err == nil && bytes.Equal(m, manifest(t))
 }
 
 // linkable reports whether a previous file can stand in for a new one.

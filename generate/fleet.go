@@ -366,6 +366,9 @@ func (f *fleetRender) baseCompiler() (*overlays.Compiler, error) {
 			f.baseErr = fmt.Errorf("compile overlays: %w", err)
 			return
 		}
+		if f.cache != nil {
+			c.RememberVerified(f)
+		}
 		files := c.Bases().Files()
 		if cached := f.cachedBases(); cached == nil || !sameFiles(cached, files) {
 			if err := c.VerifyBases(f.ctx); err != nil {
@@ -411,6 +414,18 @@ func sameFiles(a, b map[string][]byte) bool {
 		}
 	}
 	return true
+}
+
+// Verified and Remember keep the environment kustomizations whose build
+// was verified in the render cache (overlays.VerifiedChecks), keyed with
+// the binary's identity like every entry.
+func (f *fleetRender) Verified(k [sha256.Size]byte) bool {
+	_, ok := f.cache.Get(f.key("verified", string(k[:])))
+	return ok
+}
+
+func (f *fleetRender) Remember(k [sha256.Size]byte) {
+	_ = f.cache.Put(f.key("verified", string(k[:])), nil) // see store
 }
 
 // store writes an entry; a cache that cannot be written only costs time

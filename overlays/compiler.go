@@ -20,8 +20,9 @@ import (
 // results of an environment are garbage once its batch is done and memory
 // does not grow with the number of environments (see doc.go, Streaming).
 type Compiler struct {
-	base  *rendered
-	index map[string]*baseGroup
+	base     *rendered
+	index    map[string]*baseGroup
+	verified VerifiedChecks
 }
 
 // NewCompiler renders the bases from base, the Set of Vigil's default
@@ -89,7 +90,7 @@ func (c *Compiler) Batch(ctx context.Context, envs []Environment) (map[string]*T
 		return nil, err
 	}
 	// Each part's checks read the bases and the part's own files.
-	all := &rendered{tree: &Tree{files: map[string][]byte{}}}
+	all := &rendered{tree: &Tree{files: map[string][]byte{}}, verified: c.verified}
 	for p, b := range c.base.tree.files {
 		all.tree.files[p] = b
 	}

@@ -87,6 +87,8 @@ func Compile(ctx context.Context, base *stack.Set, envs []Environment) (*Tree, e
 type rendered struct {
 	tree   *Tree
 	checks []buildCheck
+	// verified, if set, holds environment checks verified before.
+	verified VerifiedChecks
 }
 
 // buildCheck is one kustomization to build and what it must yield.

@@ -89,30 +89,57 @@ var verifiedBases sync.Map
 // memoBases is false in tests that must build every base themselves.
 var memoBases = true
 
+// VerifiedChecks remembers, across renders, the kustomizations of
+// environments whose build was verified, by a key that covers every input
+// of the check (checkKey: the directory, the bytes of every file the build
+// reads, the objects it must yield). A unit whose files did not change
+// since a verified render is then not built again: in a render of one
+// changed environment that is every unit but the few the change touched.
+// A fleet renderer backs it with its render cache, whose keys add the
+// binary's identity (kustomize's behaviour). Safe for concurrent use.
+type VerifiedChecks interface {
+	Verified(key [sha256.Size]byte) bool
+	Remember(key [sha256.Size]byte)
+}
+
+// RememberVerified makes Batch skip the environment checks m holds and
+// record those that pass. Failures are never recorded.
+func (c *Compiler) RememberVerified(m VerifiedChecks) { c.verified = m }
+
 // checkOnce is check, skipped for a base whose identical check already
-// passed; failures are never remembered.
+// passed in this process, or for an environment's kustomization r.verified
+// holds; failures are never remembered.
 func (r *rendered) checkOnce(c buildCheck) []string {
-	if !memoBases || !strings.HasPrefix(c.dir, "base/") {
+	base := strings.HasPrefix(c.dir, "base/")
+	if (base && !memoBases) || (!base && r.verified == nil) {
 		return r.check(c)
 	}
-	k, ok := r.baseKey(c)
+	k, ok := r.checkKey(c)
 	if !ok {
 		return r.check(c)
 	}
-	if _, done := verifiedBases.Load(k); done {
+	if base {
+		if _, done := verifiedBases.Load(k); done {
+			return nil
+		}
+	} else if r.verified.Verified(k) {
 		return nil
 	}
 	problems := r.check(c)
 	if len(problems) == 0 {
-		verifiedBases.Store(k, struct{}{})
+		if base {
+			verifiedBases.Store(k, struct{}{})
+		} else {
+			r.verified.Remember(k)
+		}
 	}
 	return problems
 }
 
-// baseKey hashes everything a check depends on: its directory, the
+// checkKey hashes everything a check depends on: its directory, the
 // files the build reads and the objects it must yield. ok is false if an
 // object cannot be encoded (the check then simply runs).
-func (r *rendered) baseKey(c buildCheck) (k [sha256.Size]byte, ok bool) {
+func (r *rendered) checkKey(c buildCheck) (k [sha256.Size]byte, ok bool) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%q\n", c.dir)
 	for _, p := range c.files {

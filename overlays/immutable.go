@@ -639,6 +639,12 @@ func popStorage(spec map[string]any) string {
 // kustomization that no longer builds (edited by hand, say) cannot be
 // compared; it is named in notes and its objects count as added.
 func Classify(old map[string][]byte, tree *Tree) (changes []ObjectChange, notes []string, err error) {
+	return classify(old, tree, true)
+}
+
+// classify is Classify; without listNew, an environment old does not hold
+// at all is skipped (its objects are all added).
+func classify(old map[string][]byte, tree *Tree, listNew bool) (changes []ObjectChange, notes []string, err error) {
 	if tree == nil {
 		return nil, nil, fmt.Errorf("classify: no tree")
 	}
@@ -659,6 +665,9 @@ func Classify(old map[string][]byte, tree *Tree) (changes []ObjectChange, notes 
 	}
 	sort.Strings(envs)
 	for _, e := range envs {
+		if !listNew && len(before.dirs[e]) == 0 {
+			continue
+		}
 		c := &classifier{env: e, old: map[clusterKey]*object{}, new: map[clusterKey]*object{}}
 		var unchanged []string
 		for _, d := range unionSorted(before.dirs[e], after.dirs[e]) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -435,5 +436,42 @@ func TestChangedDirs(t *testing.T) {
 	}
 	if got := changedDirs(a, b); !maps.Equal(got, want) {
 		t.Errorf("changedDirs = %v, want %v", got, want)
+	}
+}
+
+// QuietAdditions leaves out the objects of an environment new to the
+// directory (all added) and nothing else: a refused change to an
+// environment already there is refused as without it, and its other
+// changes are still listed.
+func TestWriteQuietAdditions(t *testing.T) {
+	v1 := treeOf(t, smallStack())
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	r, err := Write(context.Background(), v1, fresh, QuietAdditions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Objects) != 0 {
+		t.Errorf("a new environment listed %d objects with QuietAdditions", len(r.Objects))
+	}
+	loud := mustWrite(t, v1, filepath.Join(t.TempDir(), "loud"))
+	if len(loud.Objects) == 0 {
+		t.Fatal("without QuietAdditions, a new environment lists no object")
+	}
+
+	_, err = Write(context.Background(), treeOf(t, prodStack()), fresh, QuietAdditions())
+	var imm *ImmutableError
+	if !errors.As(err, &imm) || len(imm.Refused) != 1 || imm.Refused[0].Object() != "StatefulSet.apps monitoring/prometheus" {
+		t.Fatalf("got %v, want the StatefulSet refused as without QuietAdditions", err)
+	}
+	r, err = Write(context.Background(), treeOf(t, prodStack()), fresh, QuietAdditions(), Migrated())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range r.Objects {
+		got = append(got, string(c.Action)+" "+c.Object())
+	}
+	if !slices.Contains(got, "added ConfigMap monitoring/prometheus-extra-scrape") || !slices.Contains(got, "removed Service monitoring/prometheus-operator") {
+		t.Errorf("changes to an environment already there: %v", got)
 	}
 }

@@ -78,7 +78,14 @@ func (r *WriteReport) String() string {
 // WriteOption changes how Write works.
 type WriteOption func(*writeOptions)
 
-type writeOptions struct{ migrated bool }
+type writeOptions struct{ migrated, quietAdditions bool }
+
+// QuietAdditions makes Write leave out of WriteReport.Objects the objects
+// of environments the directory does not hold yet: all of them are added,
+// none can be refused, and building each such kustomization only to name
+// its objects was most of the CPU of a render into a fresh directory.
+// Changes to environments already there are classified as ever.
+func QuietAdditions() WriteOption { return func(o *writeOptions) { o.quietAdditions = true } }
 
 // Migrated lets Write replace a tree whose objects change immutable fields
 // in ways Vigil refuses: the caller states that the manual migrations the
@@ -150,7 +157,7 @@ func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) 
 	// A change Flux would fail on forever must stop here, before the
 	// tree reaches Git, not on the cluster.
 	oldFiles := prev.ownedContents()
-	objects, notes, err := Classify(oldFiles, tree)
+	objects, notes, err := classify(oldFiles, tree, !o.quietAdditions)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", dir, err)
 	}

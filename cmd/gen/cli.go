@@ -258,6 +258,11 @@ that is done, --migrated writes anyway.`,
 			if migrated {
 				wopts = append(wopts, overlays.Migrated())
 			}
+			if !verbose {
+				// Only -v prints added objects; new environments
+				// cannot hold a recreated or refused one.
+				wopts = append(wopts, overlays.QuietAdditions())
+			}
 			report, err := overlays.Write(c.Context(), f.Tree, out, wopts...)
 			if err != nil {
 				return explainImmutable(c.Context(), "refusing to render (nothing written)", err, fleetSources(f))

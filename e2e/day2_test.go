@@ -128,15 +128,6 @@ func day2Steps() []day2Step {
 			},
 		},
 		{
-			name:  "tracing-on",
-			edits: []edit{{env, "tracing: {\n\tenabled: false", "tracing: {\n\tenabled: true"}},
-			check: func(t *testing.T, f *fleet) {
-				if f.get(t, tempo) == nil {
-					t.Error("tracing turned back on, but StatefulSet tracing/tempo is missing")
-				}
-			},
-		},
-		{
 			// An object the API server refuses in one unit with a
 			// dependent: only Grafana's instance may wait; rules, scrape
 			// configs and the log agent go on. (Not prod-storage: on an
@@ -149,12 +140,21 @@ func day2Steps() []day2Step {
 			inject: injectBrokenLabel(day2Env+"-dashboards-content", "ConfigMap", "dashboard-cluster-health"),
 		},
 		{
+			// A component back on and a storage parameter changed, in one
+			// commit (one reconcile of every unit rather than two). Also
+			// the first valid render after the broken one.
 			// StorageClass parameters are immutable: Vigil marks every
 			// StorageClass kustomize.toolkit.fluxcd.io/force, so Flux
 			// replaces it (existing volumes keep their settings).
-			name:  "flasharray-fstype-ext4",
-			edits: []edit{{env, "audit: enabled: true\n", "audit: enabled: true\nstorage: backends: flasharray: flasharray: fsType: \"ext4\"\n"}},
+			name: "tracing-on-flasharray-fstype-ext4",
+			edits: []edit{
+				{env, "tracing: {\n\tenabled: false", "tracing: {\n\tenabled: true"},
+				{env, "audit: enabled: true\n", "audit: enabled: true\nstorage: backends: flasharray: flasharray: fsType: \"ext4\"\n"},
+			},
 			check: func(t *testing.T, f *fleet) {
+				if f.get(t, tempo) == nil {
+					t.Error("tracing turned back on, but StatefulSet tracing/tempo is missing")
+				}
 				sc := f.get(t, blockClass)
 				if sc == nil {
 					t.Fatal("StorageClass vigil-block missing")

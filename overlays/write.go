@@ -365,6 +365,8 @@ type previous struct {
 	foreignDirs []string
 	// dirModes are the modes of the existing directories.
 	dirModes map[string]fs.FileMode
+	// manifest is the manifest file as read.
+	manifest []byte
 }
 
 func readPrevious(dir string) (*previous, error) {
@@ -385,6 +387,7 @@ func readPrevious(dir string) (*previous, error) {
 	m, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	switch {
 	case err == nil:
+		prev.manifest = m
 		if prev.owned, err = parseManifest(m); err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestName), err)
 		}
@@ -525,8 +528,7 @@ func (p *previous) holds(t *Tree, old map[string][]byte) bool {
 			return false
 		}
 	}
-	m, err := os.ReadFile(filepath.Join(p.dir, ManifestName))
-	return err == nil && bytes.Equal(m, manifest(t))
+	return p.manifest != nil && bytes.Equal(p.manifest, manifest(t))
 }
 
 // linkable reports whether a previous file can stand in for a new one.

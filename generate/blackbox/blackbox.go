@@ -242,19 +242,10 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		},
 	}
 
-	netpol := &networkingv1.NetworkPolicy{
-		ObjectMeta: meta(Name),
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: selector},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
-			// Only Prometheus asks for probes and metrics.
-			Ingress: []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, Port)},
-			// Probes go wherever the Ingress hosts resolve: the ingress
-			// controller's addresses, inside or outside the cluster, and
-			// DNS. Their addresses are the cluster's, not known here.
-			Egress: []networkingv1.NetworkPolicyEgressRule{{}},
-		},
-	}
+	// Only Prometheus asks for probes and metrics. Probes go wherever
+	// the Ingress hosts resolve: the ingress controller's addresses,
+	// inside or outside the cluster, and DNS, not known here.
+	netpol := prometheus.OpenEgress(prometheus.ScrapeOnlyPolicy(e, meta(Name), selector, Port))
 	s.Add(Component, stack.Instances, cm, deploy, svc, netpol)
 
 	interval := monitoringv1.Duration(e.Monitoring.Prometheus.ScrapeInterval)

@@ -3,7 +3,6 @@ package elasticsearch
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -98,14 +97,7 @@ func exporter(e *env.Environment, s *stack.Set) error {
 			Ports:    []corev1.ServicePort{{Name: exporterPortName, Port: ExporterPort, TargetPort: intstr.FromString(exporterPortName), Protocol: corev1.ProtocolTCP}},
 		},
 	}
-	np := &networkingv1.NetworkPolicy{
-		ObjectMeta: meta,
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: selector},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, ExporterPort)},
-		},
-	}
+	np := prometheus.ScrapeOnlyPolicy(e, meta, selector, ExporterPort)
 	s.Add(Component, stack.Instances, sa, dep, svc, np)
 	sm := &monitoringv1.ServiceMonitor{
 		ObjectMeta: meta,

@@ -24,7 +24,6 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -193,14 +192,7 @@ func eventsAgent(e *env.Environment, s *stack.Set) error {
 			Ports:    []corev1.ServicePort{{Name: metricsPortName, Port: MetricsPort, TargetPort: intstr.FromString(metricsPortName), Protocol: corev1.ProtocolTCP}},
 		},
 	}
-	np := &networkingv1.NetworkPolicy{
-		ObjectMeta: meta,
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: selector},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, MetricsPort)},
-		},
-	}
+	np := prometheus.ScrapeOnlyPolicy(e, meta, selector, MetricsPort)
 	// Content layer, like the node agents: after the index templates.
 	s.Add(Component, stack.Content, sa, role, binding, cm, dep, svc, np)
 	if e.PrometheusEnabled() {

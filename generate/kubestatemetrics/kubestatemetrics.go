@@ -19,7 +19,6 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -200,17 +199,9 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		},
 	}
 
-	netpol := &networkingv1.NetworkPolicy{
-		ObjectMeta: meta(Name),
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: selector},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
-			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, MetricsPort, TelemetryPort)},
-			// The API server only, but its address is the cluster's and
-			// not known here.
-			Egress: []networkingv1.NetworkPolicyEgressRule{{}},
-		},
-	}
+	// Egress to the API server only, but its address is the cluster's
+	// and not known here.
+	netpol := prometheus.OpenEgress(prometheus.ScrapeOnlyPolicy(e, meta(Name), selector, MetricsPort, TelemetryPort))
 
 	// One replica: a PodDisruptionBudget could only block node drains.
 	s.Add(Component, stack.Instances, sa, role, binding, deploy, svc, netpol)

@@ -16,7 +16,6 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -180,15 +179,7 @@ func Generate(e *env.Environment, s *stack.Set) error {
 		},
 	}
 
-	netpol := &networkingv1.NetworkPolicy{
-		ObjectMeta: meta(Name),
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: selector},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
-			Ingress:     []networkingv1.NetworkPolicyIngressRule{prometheus.ScrapeRule(e, Port)},
-			Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
-		},
-	}
+	netpol := prometheus.OpenEgress(prometheus.ScrapeOnlyPolicy(e, meta(Name), selector, Port))
 
 	// A DaemonSet needs no PodDisruptionBudget: a drain never evicts it.
 	s.Add(Component, stack.Instances, sa, ds, svc, netpol)

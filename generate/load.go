@@ -643,8 +643,18 @@ func (p positioner) nearestUserPosition(user cue.Value, path []string) token.Pos
 			return pos
 		}
 	}
-	if it, err := user.Fields(); err == nil && it.Next() {
-		return it.Value().Pos()
+	return p.firstWritten(user)
+}
+
+// firstWritten is the first top-level field the user wrote: where a finding
+// about a field nobody wrote points, so that it still names a file and line.
+func (p positioner) firstWritten(user cue.Value) token.Pos {
+	if it, err := user.Fields(); err == nil {
+		for it.Next() {
+			if pos := it.Value().Pos(); pos.IsValid() && !p.isSchemaFile(pos) {
+				return pos
+			}
+		}
 	}
 	return user.Pos()
 }
@@ -733,7 +743,8 @@ func isSecretRef(v cue.Value) bool {
 }
 
 // issues positions the Go checks' findings at the user's field, or at the
-// nearest enclosing field the user wrote when the value is a default.
+// nearest enclosing field the user wrote when the value is a default, or
+// at the user's first field when the user wrote none of the path.
 func (p positioner) issues(v cue.Value, issues []env.Issue) Diagnostics {
 	out := make(Diagnostics, 0, len(issues))
 	for _, is := range issues {
@@ -741,14 +752,15 @@ func (p positioner) issues(v cue.Value, issues []env.Issue) Diagnostics {
 		if is.Warning {
 			d.Severity = SeverityWarning
 		}
+		pos := p.firstWritten(v)
 		sels := env.Selectors(is.Path)
 		for n := len(sels); n >= 0; n-- {
-			pos := v.LookupPath(cue.MakePath(sels[:n]...)).Pos()
-			if pos.IsValid() && !p.isSchemaFile(pos) {
-				d.File, d.Line, d.Column = p.file(pos)
+			if at := v.LookupPath(cue.MakePath(sels[:n]...)).Pos(); at.IsValid() && !p.isSchemaFile(at) {
+				pos = at
 				break
 			}
 		}
+		d.File, d.Line, d.Column = p.file(pos)
 		out = append(out, d)
 	}
 	return out

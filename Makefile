@@ -5,7 +5,16 @@ OUT ?= deploy
 # understands Go 1.26.
 STATICCHECK_VERSION ?= v0.8.2
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
-FUZZTIME ?= 20s
+# Fuzz budgets are execution counts, about 20 s each on a 2-core machine,
+# not durations: Go 1.26's fuzz coordinator can fail a duration run that
+# found nothing with "context deadline exceeded" when the deadline meets a
+# worker mid-input (go.dev/issue/75804, fixed in Go 1.27); a count has no
+# deadline to race. Minimizing a new input is capped the same way, or one
+# input can hold a worker for the default 60 s.
+FUZZ_LOAD ?= 3000x
+FUZZ_RENDER ?= 60x
+FUZZ_PREFILTER ?= 8000x
+FUZZFLAGS ?= -fuzzminimizetime 200x
 # Vigil never loads kustomize exec/Go plugins; this tag compiles kustomize's
 # plugin loader out (a smaller binary, less memory at start; issue 9
 # measured 84 -> 67 MB and 6-8 MiB less RSS). Tests build without it so they
@@ -51,14 +60,14 @@ lint:
 	GOBIN=$(GOBIN_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN_DIR)/staticcheck ./...
 
-## fuzz: each fuzz target for $(FUZZTIME): the loader with arbitrary CUE,
-## render with perturbed examples (seeds in testdata/fuzz), the credential
-## scan's prefilters against its full expressions. `make test` runs the
-## seeds only; CI runs this too.
+## fuzz: each fuzz target for its budget above: the loader with arbitrary
+## CUE, render with perturbed examples (seeds in testdata/fuzz), the
+## credential scan's prefilters against its full expressions. `make test`
+## runs the seeds only; CI runs this too.
 fuzz:
-	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzCredentialPrefilter$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZ_LOAD) $(FUZZFLAGS)
+	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZ_RENDER) $(FUZZFLAGS)
+	$(GO) test ./generate/ -run '^$$' -fuzz '^FuzzCredentialPrefilter$$' -fuzztime $(FUZZ_PREFILTER) $(FUZZFLAGS)
 
 ## render: render the example environment prod into $(OUT).
 render:

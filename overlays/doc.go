@@ -123,15 +123,20 @@
 // environments in batches (Compiler.Batch), each verified against the bases
 // and its own files; what a batch leaves behind is only its files. Vigil's
 // fleet renderer (generate.RenderFleet) runs one environment per batch on
-// at most GOMAXPROCS workers, so the objects, CUE values, patches and
-// kustomize builds of an environment are garbage as soon as its files exist,
-// and peak memory is the bases plus that bounded working set plus the bytes
-// of the tree itself (about 0.1 MB per environment for the examples), instead
-// of everything of every environment until the end. The result does not
-// depend on batching: files are keyed by path and the tree is written in
-// path order. The Flux tree needs no fleet-wide pass either: each
-// clusters/<env>/ is that environment's own kustomization, and the
-// .vigil-manifest Write adds lists the paths of whatever tree it is given,
-// which is why shards merged (MergeShards) write the same manifest as one
-// render.
+// at most GOMAXPROCS workers and hands each environment's files to a Writer
+// as soon as they are verified: the Writer classifies that environment's
+// object changes against the previous tree (its kustomizations read only
+// the bases and its own files), puts its files into the new tree beside the
+// output directory, and keeps only their paths. So the objects, CUE values,
+// patches, kustomize builds and files of an environment are garbage as soon
+// as it is written, and peak memory is the bases plus that bounded working
+// set plus a path list, instead of every environment's bytes until the end.
+// Nothing reaches the output directory before Commit, which swaps the whole
+// new tree in at once. The result does not depend on batching or on the
+// order environments finish in: files are keyed by path, object changes are
+// sorted by environment, and the .vigil-manifest lists the sorted paths of
+// whatever tree the Writer was given, which is also why shards merged
+// (MergeShards) write the same manifest as one render. The Flux tree needs
+// no fleet-wide pass either: each clusters/<env>/ is that environment's own
+// kustomization.
 package overlays

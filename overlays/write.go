@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -118,158 +120,441 @@ func hook(step, file string) error {
 // immutable field of an object that cannot safely be recreated (see
 // Classify), unless given Migrated. Report.Objects labels every object
 // change either way.
+//
+// Write is a Writer given the whole tree as one part.
 func Write(ctx context.Context, tree *Tree, outDir string, opts ...WriteOption) (*WriteReport, error) {
-	var o writeOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
 	if tree == nil {
 		return nil, fmt.Errorf("write %s: no tree", outDir)
 	}
-	if err := tree.checkPaths(); err != nil {
-		return nil, fmt.Errorf("write %s: %w", outDir, err)
+	w, err := NewWriter(ctx, outDir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	if err := w.Add(tree); err != nil {
+		return nil, err
+	}
+	return w.Commit()
+}
+
+// A Writer writes a tree into an output directory part by part, with every
+// guarantee of Write: a fleet's renderer hands it each environment's files
+// as soon as they are verified and drops them, so memory does not grow with
+// the fleet (see the package doc, Streaming). Only the paths, and the
+// shared files outside envs/ and clusters/ (the bases, which every
+// environment's kustomizations read), stay in memory.
+//
+// Parts must not overlap, and the shared files must come before (or with)
+// the environments that read them: each environment is classified against
+// the previous tree when its part arrives. Nothing reaches outDir before
+// Commit; Abort, or any error, leaves it as it was. A Writer holds the
+// output directory's lock from NewWriter until Commit or Abort, and is not
+// safe for concurrent use.
+type Writer struct {
+	ctx  context.Context
+	o    writeOptions
+	dir  string
+	prev *previous
+	// unlock releases the lock on the parent; nil once released.
+	unlock func()
+	// prevEnvs lists the previous tree's owned files under envs/<env>/ by
+	// environment, to read one environment's old files on its arrival.
+	prevEnvs map[string][]string
+	// state is every file added so far, by path.
+	state map[string]fileState
+	// newDirs are the directories of the files added so far: a later
+	// file at one of these paths, or a directory at a file's path, clashes.
+	newDirs map[string]bool
+	// shared and oldShared are the new and previous files outside envs/
+	// and clusters/; oldShared is read on first use.
+	shared, oldShared map[string][]byte
+	envsAdded         map[string]bool
+	// tmp is the new tree being built beside dir; "" while every file
+	// added is the one already on disk (no copy of an unchanged tree is
+	// ever built). dirs are the directories made in tmp; written the
+	// files created there (not linked), which syncTree's per-file
+	// fallback must fsync.
+	tmp     string
+	dirs    map[string]bool
+	written []string
+	objects []ObjectChange
+	notes   []string
+	done    bool
+}
+
+// fileState is what a file added to a Writer is, against the previous tree.
+type fileState uint8
+
+const (
+	fileAdded fileState = iota
+	fileChanged
+	// fileRewritten has the same bytes but another mode than Write gives
+	// its files: unchanged, but written anew.
+	fileRewritten
+	// fileLinked has the same bytes and mode: it is linked, not
+	// written, into the new tree.
+	fileLinked
+)
+
+// NewWriter locks outDir's parent (waiting for another render there, up to
+// a limit) and reads what outDir holds; nothing is written yet.
+func NewWriter(ctx context.Context, outDir string, opts ...WriteOption) (*Writer, error) {
+	w := &Writer{ctx: ctx, state: map[string]fileState{}, newDirs: map[string]bool{},
+		shared: map[string][]byte{}, envsAdded: map[string]bool{}, prevEnvs: map[string][]string{}}
+	for _, opt := range opts {
+		opt(&w.o)
 	}
 	dir, err := resolveDir(outDir)
 	if err != nil {
 		return nil, err
 	}
+	w.dir = dir
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("write %s: %w", dir, err)
 	}
 	// The new tree is built beside dir and swapped in, so the lock is on
 	// the parent: it outlives the swap, and it covers the leftovers.
-	unlock, err := lockParent(ctx, parent, dir)
-	if err != nil {
+	if w.unlock, err = lockParent(ctx, parent, dir); err != nil {
 		return nil, err
 	}
-	defer unlock()
 	if err := removeLeftovers(parent, filepath.Base(dir)); err != nil {
+		w.Abort()
 		return nil, fmt.Errorf("write %s: %w", dir, err)
 	}
-	prev, err := readPrevious(dir)
-	if err != nil {
+	if w.prev, err = readPrevious(dir); err != nil {
+		w.Abort()
 		return nil, err
 	}
-	if err := prev.conflicts(tree); err != nil {
-		return nil, fmt.Errorf("write %s: %w: %w", dir, ErrRefused, err)
+	for _, p := range w.prev.owned {
+		if env, ok := envOfPath(p); ok {
+			w.prevEnvs[env] = append(w.prevEnvs[env], p)
+		}
+	}
+	return w, nil
+}
+
+// envOfPath names the environment whose overlay directory holds p.
+func envOfPath(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, "envs/")
+	if !ok {
+		return "", false
+	}
+	env, _, ok := strings.Cut(rest, "/")
+	return env, ok && env != ""
+}
+
+// perEnvironment reports whether p belongs to one environment alone.
+func perEnvironment(p string) bool {
+	return strings.HasPrefix(p, "envs/") || strings.HasPrefix(p, "clusters/")
+}
+
+// Add writes part's files into the new tree, after checking its paths
+// against the parts added before and against the files outDir holds that
+// Vigil did not write, and classifies the object changes of the
+// environments it holds.
+func (w *Writer) Add(part *Tree) error {
+	if w.done {
+		return fmt.Errorf("write %s: the writer is closed", w.dir)
+	}
+	if err := part.checkPaths(); err != nil {
+		return fmt.Errorf("write %s: %w", w.dir, err)
+	}
+	paths := part.Paths()
+	for _, p := range paths {
+		if _, dup := w.state[p]; dup {
+			return fmt.Errorf("write %s: two files at %s (a Vigil bug)", w.dir, p)
+		}
+		if w.newDirs[p] {
+			return fmt.Errorf("write %s: tree path %s is both a file and a directory", w.dir, p)
+		}
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if _, clash := w.state[d]; clash {
+				return fmt.Errorf("write %s: tree path %s is both a file and a directory", w.dir, d)
+			}
+		}
+	}
+	if err := w.prev.conflicts(part); err != nil {
+		return fmt.Errorf("write %s: %w: %w", w.dir, ErrRefused, err)
+	}
+	for _, p := range paths {
+		if !perEnvironment(p) {
+			w.shared[p] = part.files[p]
+		}
+	}
+	old, err := w.oldFilesFor(paths)
+	if err != nil {
+		return err
 	}
 	// A change Flux would fail on forever must stop here, before the
-	// tree reaches Git, not on the cluster.
-	oldFiles := prev.ownedContents()
-	objects, notes, err := classify(oldFiles, tree, !o.quietAdditions)
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
+	// tree reaches Git, not on the cluster (refused in Commit, once every
+	// environment is classified).
+	if err := w.classify(old, part.files, paths); err != nil {
+		return err
 	}
-	if refused := Refused(objects); len(refused) > 0 && !o.migrated {
-		return nil, fmt.Errorf("write %s: %w", dir, &ImmutableError{Refused: refused})
-	}
-	if prev.holds(tree, oldFiles) {
-		// The tree on disk is this tree, byte for byte and mode for
-		// mode: building a copy of it to swap in (a directory per unit,
-		// a link per file) was most of an unchanged fleet's render.
-		return &WriteReport{Dir: dir, Foreign: prev.foreign, Objects: objects, Notes: notes,
-			Unchanged: tree.Paths(), Written: tree.Paths()}, nil
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".vigil-new-")
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
-	}
-	swapped := false
-	defer func() {
-		if !swapped {
-			os.RemoveAll(tmp)
+	for _, p := range paths {
+		if err := w.ctx.Err(); err != nil {
+			return fmt.Errorf("write %s: %w", w.dir, err)
 		}
-	}()
-	if err := os.Chmod(tmp, prev.mode); err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
-	}
-
-	report := &WriteReport{Dir: dir, Foreign: prev.foreign, Objects: objects, Notes: notes}
-	dirs := map[string]bool{".": true}
-	// written are the files created here (not linked): the ones the
-	// per-file fallback of syncTree must fsync.
-	var written []string
-	for _, p := range tree.Paths() {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("write %s: %w", dir, err)
-		}
-		content := tree.files[p]
-		old, existed := oldFiles[p]
+		content := part.files[p]
+		prevContent, existed := old[p]
+		st := fileAdded
 		switch {
 		case !existed:
-			report.Added = append(report.Added, p)
-		case bytes.Equal(old, content):
-			report.Unchanged = append(report.Unchanged, p)
+		case !bytes.Equal(prevContent, content):
+			st = fileChanged
+		case w.prev.linkable(p):
+			st = fileLinked
 		default:
-			report.Changed = append(report.Changed, p)
+			st = fileRewritten
 		}
-		report.Written = append(report.Written, p)
-		if err := makeParents(tmp, p, dirs, prev); err != nil {
-			return nil, fmt.Errorf("write %s: %w", dir, err)
-		}
-		// An unchanged file is hard-linked from the previous tree: it
-		// is already on disk, and the link makes the new tree share it
-		// without rewriting it.
-		if !(existed && bytes.Equal(old, content) && prev.linkable(p) && os.Link(filepath.Join(dir, filepath.FromSlash(p)), filepath.Join(tmp, filepath.FromSlash(p))) == nil) {
-			if err := writeFile(filepath.Join(tmp, filepath.FromSlash(p)), content, 0o644); err != nil {
-				return nil, fmt.Errorf("write %s: %w", dir, err)
+		if st != fileLinked && w.tmp == "" {
+			if err := w.materialize(); err != nil {
+				return err
 			}
-			written = append(written, p)
 		}
-		if err := hook("file", p); err != nil {
-			return nil, fmt.Errorf("write %s: %w", dir, err)
+		w.state[p] = st
+		for d := path.Dir(p); d != "." && !w.newDirs[d]; d = path.Dir(d) {
+			w.newDirs[d] = true
+		}
+		if w.tmp != "" {
+			if err := w.place(p, content, st == fileLinked); err != nil {
+				return err
+			}
 		}
 	}
-	for _, p := range prev.owned {
-		if _, ok := tree.files[p]; !ok {
+	return nil
+}
+
+// oldFilesFor reads the previous files a part needs: its own, the shared
+// ones, and every old file of the environments it holds (their
+// kustomizations are built on both sides).
+func (w *Writer) oldFilesFor(paths []string) (map[string][]byte, error) {
+	if w.oldShared == nil {
+		w.oldShared = map[string][]byte{}
+		for _, p := range w.prev.owned {
+			if !perEnvironment(p) {
+				if b, ok := w.prev.content(p); ok {
+					w.oldShared[p] = b
+				}
+			}
+		}
+	}
+	old := make(map[string][]byte, len(w.oldShared)+len(paths))
+	for p, b := range w.oldShared {
+		old[p] = b
+	}
+	read := func(p string) {
+		if _, done := old[p]; done {
+			return
+		}
+		if b, ok := w.prev.content(p); ok && w.prev.ownedSet[p] {
+			old[p] = b
+		}
+	}
+	for _, p := range paths {
+		if env, ok := envOfPath(p); ok && !w.envsAdded[env] {
+			w.envsAdded[env] = true
+			for _, q := range w.prevEnvs[env] {
+				read(q)
+			}
+		}
+		read(p)
+	}
+	return old, w.ctx.Err()
+}
+
+// classify labels the object changes of the environments a part holds;
+// new is the part's files, to which the shared files are added.
+func (w *Writer) classify(old, part map[string][]byte, paths []string) error {
+	if !slices.ContainsFunc(paths, func(p string) bool { _, ok := envOfPath(p); return ok }) {
+		return nil
+	}
+	files := make(map[string][]byte, len(w.shared)+len(part))
+	for p, b := range w.shared {
+		files[p] = b
+	}
+	for p, b := range part {
+		files[p] = b
+	}
+	objects, notes, err := classify(old, &Tree{files: files}, !w.o.quietAdditions)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", w.dir, err)
+	}
+	w.objects = append(w.objects, objects...)
+	w.notes = append(w.notes, notes...)
+	return nil
+}
+
+// materialize starts the new tree beside dir, linking into it every file
+// added so far: all of them are linkable files already on disk.
+func (w *Writer) materialize() error {
+	tmp, err := os.MkdirTemp(filepath.Dir(w.dir), "."+filepath.Base(w.dir)+".vigil-new-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", w.dir, err)
+	}
+	w.tmp, w.dirs = tmp, map[string]bool{".": true}
+	if err := os.Chmod(tmp, w.prev.mode); err != nil {
+		return fmt.Errorf("write %s: %w", w.dir, err)
+	}
+	for _, p := range slices.Sorted(maps.Keys(w.state)) {
+		if err := w.place(p, nil, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// place puts one file into the new tree: a hard link to the previous
+// tree's file when it is unchanged (already on disk, and the link makes the
+// new tree share it without rewriting it), else the content.
+func (w *Writer) place(p string, content []byte, linked bool) error {
+	if err := w.ctx.Err(); err != nil {
+		return fmt.Errorf("write %s: %w", w.dir, err)
+	}
+	if err := makeParents(w.tmp, p, w.dirs, w.prev); err != nil {
+		return fmt.Errorf("write %s: %w", w.dir, err)
+	}
+	to := filepath.Join(w.tmp, filepath.FromSlash(p))
+	if !linked || os.Link(filepath.Join(w.dir, filepath.FromSlash(p)), to) != nil {
+		if linked {
+			// No hard links here: copy the bytes already on disk.
+			b, ok := w.prev.content(p)
+			if !ok {
+				return fmt.Errorf("write %s: %s changed while being written", w.dir, p)
+			}
+			content = b
+		}
+		if err := writeFile(to, content, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", w.dir, err)
+		}
+		w.written = append(w.written, p)
+	}
+	if err := hook("file", p); err != nil {
+		return fmt.Errorf("write %s: %w", w.dir, err)
+	}
+	return nil
+}
+
+// Commit refuses the tree if it changes immutable fields Vigil will not
+// let Flux recreate (unless Migrated), else removes the files Vigil no
+// longer produces, carries the foreign ones over, makes the new tree
+// durable and swaps it in. The Writer is closed either way.
+func (w *Writer) Commit() (*WriteReport, error) {
+	if w.done {
+		return nil, fmt.Errorf("write %s: the writer is closed", w.dir)
+	}
+	defer w.Abort()
+	// Environments the previous tree held and this one does not: their
+	// objects are all removed.
+	for _, env := range slices.Sorted(maps.Keys(w.prevEnvs)) {
+		if w.envsAdded[env] {
+			continue
+		}
+		w.envsAdded[env] = true
+		old, err := w.oldFilesFor(w.prevEnvs[env])
+		if err != nil {
+			return nil, err
+		}
+		if err := w.classify(old, nil, w.prevEnvs[env]); err != nil {
+			return nil, err
+		}
+	}
+	// Parts arrive in any order; each environment was classified once,
+	// in one piece, so sorting by environment restores Classify's order.
+	slices.SortStableFunc(w.objects, func(a, b ObjectChange) int { return strings.Compare(a.Environment, b.Environment) })
+	sort.Strings(w.notes)
+	if refused := Refused(w.objects); len(refused) > 0 && !w.o.migrated {
+		return nil, fmt.Errorf("write %s: %w", w.dir, &ImmutableError{Refused: refused})
+	}
+
+	report := &WriteReport{Dir: w.dir, Foreign: w.prev.foreign, Objects: w.objects, Notes: w.notes}
+	report.Written = slices.Sorted(maps.Keys(w.state))
+	for _, p := range report.Written {
+		switch w.state[p] {
+		case fileAdded:
+			report.Added = append(report.Added, p)
+		case fileChanged:
+			report.Changed = append(report.Changed, p)
+		default:
+			report.Unchanged = append(report.Unchanged, p)
+		}
+	}
+	for _, p := range w.prev.owned {
+		if _, ok := w.state[p]; !ok {
 			report.Removed = append(report.Removed, p)
 		}
 	}
-	for _, d := range prev.foreignDirs {
-		if err := makeParents(tmp, path.Join(d, "x"), dirs, prev); err != nil {
-			return nil, fmt.Errorf("write %s: %w", dir, err)
+	manifest := manifestOf(report.Written)
+	if w.tmp == "" && w.prev.exists && len(report.Removed) == 0 && bytes.Equal(w.prev.manifest, manifest) {
+		// The tree on disk is this tree, byte for byte and mode for
+		// mode: building a copy of it to swap in (a directory per unit,
+		// a link per file) was most of an unchanged fleet's render.
+		return report, nil
+	}
+	if w.tmp == "" {
+		if err := w.materialize(); err != nil {
+			return nil, err
 		}
 	}
-	for _, p := range prev.foreign {
-		if err := makeParents(tmp, p, dirs, prev); err != nil {
-			return nil, fmt.Errorf("write %s: %w", dir, err)
+	for _, d := range w.prev.foreignDirs {
+		if err := makeParents(w.tmp, path.Join(d, "x"), w.dirs, w.prev); err != nil {
+			return nil, fmt.Errorf("write %s: %w", w.dir, err)
 		}
-		copied, err := carry(filepath.Join(dir, filepath.FromSlash(p)), filepath.Join(tmp, filepath.FromSlash(p)))
+	}
+	for _, p := range w.prev.foreign {
+		if err := makeParents(w.tmp, p, w.dirs, w.prev); err != nil {
+			return nil, fmt.Errorf("write %s: %w", w.dir, err)
+		}
+		copied, err := carry(filepath.Join(w.dir, filepath.FromSlash(p)), filepath.Join(w.tmp, filepath.FromSlash(p)))
 		if err != nil {
-			return nil, fmt.Errorf("write %s: keeping foreign file %s: %w", dir, p, err)
+			return nil, fmt.Errorf("write %s: keeping foreign file %s: %w", w.dir, p, err)
 		}
 		if copied {
-			written = append(written, p)
+			w.written = append(w.written, p)
 		}
 		if err := hook("foreign", p); err != nil {
-			return nil, fmt.Errorf("write %s: %w", dir, err)
+			return nil, fmt.Errorf("write %s: %w", w.dir, err)
 		}
 	}
-	if err := writeFile(filepath.Join(tmp, ManifestName), manifest(tree), 0o644); err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
+	if err := writeFile(filepath.Join(w.tmp, ManifestName), manifest, 0o644); err != nil {
+		return nil, fmt.Errorf("write %s: %w", w.dir, err)
 	}
-	written = append(written, ManifestName)
-	if err := syncTree(tmp, written, dirs); err != nil {
-		return nil, fmt.Errorf("write %s: making the new tree durable: %w", dir, err)
+	w.written = append(w.written, ManifestName)
+	if err := syncTree(w.tmp, w.written, w.dirs); err != nil {
+		return nil, fmt.Errorf("write %s: making the new tree durable: %w", w.dir, err)
 	}
 	if err := hook("swap", ""); err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
+		return nil, fmt.Errorf("write %s: %w", w.dir, err)
 	}
-	old, err := swapIn(tmp, dir, prev.exists)
+	old, err := swapIn(w.tmp, w.dir, w.prev.exists)
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", dir, err)
+		return nil, fmt.Errorf("write %s: %w", w.dir, err)
 	}
-	swapped = true
-	if err := syncDir(parent); err != nil {
-		return report, fmt.Errorf("write %s: tree in place but not synced: %w", dir, err)
+	w.tmp = "" // swapped in: nothing to clean up but the old tree
+	if err := syncDir(filepath.Dir(w.dir)); err != nil {
+		return report, fmt.Errorf("write %s: tree in place but not synced: %w", w.dir, err)
 	}
 	if old != "" {
 		if err := os.RemoveAll(old); err != nil {
-			return report, fmt.Errorf("write %s: tree in place, but removing the previous one at %s failed: %w", dir, old, err)
+			return report, fmt.Errorf("write %s: tree in place, but removing the previous one at %s failed: %w", w.dir, old, err)
 		}
 	}
 	return report, nil
+}
+
+// Abort drops whatever was built beside the output directory and releases
+// its lock; the directory is as it was. After Commit it does nothing.
+func (w *Writer) Abort() {
+	w.done = true
+	if w.tmp != "" {
+		os.RemoveAll(w.tmp)
+		w.tmp = ""
+	}
+	if w.unlock != nil {
+		w.unlock()
+		w.unlock = nil
+	}
 }
 
 // lockParent takes the exclusive lock on parent that every Write into one
@@ -355,8 +640,10 @@ type previous struct {
 	dir    string
 	exists bool
 	mode   fs.FileMode
-	// owned are the files the manifest lists (whether or not present).
-	owned []string
+	// owned are the files the manifest lists (whether or not present);
+	// ownedSet holds the same paths.
+	owned    []string
+	ownedSet map[string]bool
 	// files maps every regular file present to its mode.
 	files map[string]fs.FileMode
 	// foreign are files and symlinks the manifest does not list.
@@ -384,6 +671,7 @@ func readPrevious(dir string) (*previous, error) {
 	prev.exists = true
 	prev.mode = fi.Mode().Perm()
 	owned := map[string]bool{}
+	prev.ownedSet = owned
 	m, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	switch {
 	case err == nil:
@@ -514,21 +802,6 @@ func (p *previous) ownedContents() map[string][]byte {
 		}
 	}
 	return out
-}
-
-// holds reports whether the previous tree is t: the same manifest, and
-// every file present with the same bytes (old, from ownedContents) and the
-// mode Write gives it.
-func (p *previous) holds(t *Tree, old map[string][]byte) bool {
-	if !p.exists || len(p.owned) != len(t.files) || len(old) != len(t.files) {
-		return false
-	}
-	for rel, b := range t.files {
-		if o, ok := old[rel]; !ok || !p.linkable(rel) || !bytes.Equal(o, b) {
-			return false
-		}
-	}
-	return p.manifest != nil && bytes.Equal(p.manifest, manifest(t))
 }
 
 // linkable reports whether a previous file can stand in for a new one.
@@ -671,11 +944,14 @@ func syncDirs(root string, dirs map[string]bool) error {
 	return nil
 }
 
-func manifest(t *Tree) []byte {
+func manifest(t *Tree) []byte { return manifestOf(t.Paths()) }
+
+// manifestOf is the manifest listing paths, which are sorted.
+func manifestOf(paths []string) []byte {
 	var b bytes.Buffer
 	b.WriteString(manifestVersion + "\n")
 	b.WriteString("# Files written by vigil. Vigil removes the ones it stops producing and leaves any other file alone.\n")
-	for _, p := range t.Paths() {
+	for _, p := range paths {
 		b.WriteString(p + "\n")
 	}
 	return b.Bytes()

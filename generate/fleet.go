@@ -43,6 +43,18 @@ type FleetOptions struct {
 	// The cache keys on the binary, not on what a closure captured, so a
 	// render with components or transforms bypasses the cache.
 	Options []Option
+	// Sink, if set, receives the verified tree part by part instead of
+	// Fleet.Tree holding all of it: the bases first, then each
+	// environment's files as soon as they exist, which RenderFleet then
+	// drops. Give it an *overlays.Writer and memory does not grow with the
+	// fleet. On an error the sink holds a part of the tree: abort it.
+	Sink Sink
+}
+
+// Sink receives a tree in parts that do not overlap (*overlays.Writer,
+// *overlays.Tree). RenderFleet calls it from one goroutine at a time.
+type Sink interface {
+	Add(part *overlays.Tree) error
 }
 
 // Shard is the K-th of N shards (1 ≤ K ≤ N); N == 0 means no sharding.
@@ -102,7 +114,8 @@ type FleetEnv struct {
 // Fleet is the result of RenderFleet.
 type Fleet struct {
 	// Tree is the verified tree: the bases and every selected
-	// environment, byte-identical to Render's.
+	// environment, byte-identical to Render's; nil when FleetOptions.Sink
+	// received it.
 	Tree *overlays.Tree
 	// Envs are the selected environments in the order of the sources.
 	Envs []*FleetEnv
@@ -169,12 +182,38 @@ func RenderFleet(ctx context.Context, sources []Source, opts FleetOptions) (*Fle
 	f.baseKey = f.key("base")
 
 	out := &Fleet{Envs: make([]*FleetEnv, len(selected))}
+	sink := opts.Sink
+	if sink == nil {
+		out.Tree = overlays.NewTree(nil)
+		sink = out.Tree
+	}
 	entries := make([]*envEntry, len(selected))
 	errs := make([]error, len(selected))
 	var mu sync.Mutex
 	done := 0
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
+	// The bases go to the sink first (it classifies each environment
+	// against them); they are generated while the first environments load.
+	basesAdded := make(chan struct{})
+	g.SetLimit(workers + 1)
+	g.Go(func() error {
+		start := time.Now()
+		bases, err := f.bases()
+		if err != nil {
+			return err
+		}
+		if f.baseBuilt {
+			out.Bases = time.Since(start)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err := sink.Add(overlays.NewTree(bases)); err != nil {
+			return fmt.Errorf("%w: %w", errFleet, err)
+		}
+		close(basesAdded)
+		return nil
+	})
+	names := map[string]bool{}
 	for i, src := range selected {
 		g.Go(func() error {
 			e, entry, err := f.one(gctx, src)
@@ -185,8 +224,22 @@ func RenderFleet(ctx context.Context, sources []Source, opts FleetOptions) (*Fle
 				errs[i] = err
 				return nil
 			}
+			select {
+			case <-basesAdded:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
 			mu.Lock()
 			defer mu.Unlock()
+			// Two environments of one name are refused below, with
+			// both sources named; only the first reaches the sink.
+			if !names[entry.Name] {
+				names[entry.Name] = true
+				if err := sink.Add(overlays.NewTree(entry.Files)); err != nil {
+					return fmt.Errorf("%s: %w", src, err)
+				}
+			}
+			entry.Files = nil // the sink has them now
 			out.Envs[i], entries[i] = e, entry
 			done++
 			if opts.Progress != nil {
@@ -209,33 +262,18 @@ func RenderFleet(ctx context.Context, sources []Source, opts FleetOptions) (*Fle
 			return nil, err // a refusal after loading (SOPS, flux), as Render
 		}
 	}
-	names := map[string]int{}
+	first := map[string]int{}
 	for i, e := range entries {
-		if j, dup := names[e.Name]; dup {
+		if j, dup := first[e.Name]; dup {
 			return nil, invalid(fmt.Errorf("two environments are named %q (%s and %s); names must be unique", e.Name, selected[j], selected[i]))
 		}
-		names[e.Name] = i
+		first[e.Name] = i
 	}
-
-	start := time.Now()
-	bases, err := f.bases()
-	if err != nil {
-		return nil, err
-	}
-	if f.baseBuilt {
-		out.Bases = time.Since(start)
-	}
-	tree := overlays.NewTree(bases)
-	for i, e := range entries {
-		if err := tree.Add(overlays.NewTree(e.Files)); err != nil {
-			return nil, fmt.Errorf("%s: %w", selected[i], err)
-		}
-		entries[i] = nil // the tree holds the bytes now
-		if out.Envs[i].Cached {
+	for _, e := range out.Envs {
+		if e.Cached {
 			out.Cached++
 		}
 	}
-	out.Tree = tree
 	return out, nil
 }
 
@@ -329,7 +367,7 @@ func (f *fleetRender) sourceKey(req loadRequest) cache.Key {
 // bases is the bases' files: from the cache, or generated, compiled and
 // verified once per render.
 func (f *fleetRender) bases() (map[string][]byte, error) {
-	if f.cache != nil && f.compiler == nil {
+	if f.cache != nil {
 		if b, ok := f.cache.Get(f.baseKey); ok {
 			var e baseEntry
 			if gob.NewDecoder(bytes.NewReader(b)).Decode(&e) == nil && len(e.Files) > 0 {

@@ -8,9 +8,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigil-stack/vigil"
 	"github.com/vigil-stack/vigil/generate"
@@ -329,5 +332,136 @@ func TestParseShard(t *testing.T) {
 	}
 	if s, err := generate.ParseShard("2/4"); err != nil || s != (generate.Shard{K: 2, N: 4}) {
 		t.Errorf("ParseShard(2/4) = %v, %v", s, err)
+	}
+}
+
+// streamInto renders srcs as gen render does: each part goes to an
+// overlays.Writer on outDir as soon as it is verified.
+func streamInto(t testing.TB, srcs []generate.Source, opts generate.FleetOptions, outDir string, wopts ...overlays.WriteOption) (*generate.Fleet, *overlays.WriteReport, error) {
+	t.Helper()
+	w, err := overlays.NewWriter(context.Background(), outDir, wopts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	opts.Sink = w
+	f, err := generate.RenderFleet(context.Background(), srcs, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.Tree != nil {
+		t.Fatal("RenderFleet kept a tree although a sink took it")
+	}
+	r, err := w.Commit()
+	return f, r, err
+}
+
+// snapshot reads every file under dir, by slash path.
+func snapshot(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFleetStreamsLikeWrite: streaming every environment into a Writer as
+// it finishes writes the tree, and reports the files and object changes,
+// exactly as writing the whole tree at once does: into a new directory,
+// after an edit and a removed environment, unchanged, and (nothing
+// written) when one environment fails.
+func TestFleetStreamsLikeWrite(t *testing.T) {
+	dir := t.TempDir()
+	writeModule(t, dir)
+	srcs := diskExamples(dir)
+	c := openCache(t)
+	out := t.TempDir()
+	streamed, whole := filepath.Join(out, "streamed"), filepath.Join(out, "whole")
+	step := func(name string, srcs []generate.Source) *overlays.WriteReport {
+		t.Helper()
+		previous := map[string][]byte{}
+		if err := os.MkdirAll(whole, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for p, b := range snapshot(t, whole) {
+			if p != overlays.ManifestName {
+				previous[p] = []byte(b)
+			}
+		}
+		_, got, err := streamInto(t, srcs, generate.FleetOptions{Cache: c, Workers: 3}, streamed)
+		if err != nil {
+			t.Fatalf("%s: streamed: %v", name, err)
+		}
+		tree := renderFleet(t, srcs, generate.FleetOptions{Cache: c}).Tree
+		want, err := overlays.Write(context.Background(), tree, whole)
+		if err != nil {
+			t.Fatalf("%s: whole: %v", name, err)
+		}
+		// Classify compares whole trees in memory, apart from Writer.
+		objects, notes, err := overlays.Classify(previous, tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(objects, got.Objects); diff != "" || !slices.Equal(notes, got.Notes) {
+			t.Errorf("%s: streamed object changes (-Classify +streamed):\n%s%q", name, diff, got.Notes)
+		}
+		got.Dir, want.Dir = "", ""
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: streamed report (-whole +streamed):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(snapshot(t, whole), snapshot(t, streamed)); diff != "" {
+			t.Errorf("%s: streamed tree (-whole +streamed):\n%s", name, diff)
+		}
+		return got
+	}
+	step("fresh", srcs)
+
+	p := filepath.Join(dir, "environments", "prod", "env.cue")
+	b, _ := os.ReadFile(p)
+	if err := os.WriteFile(p, append(b, "\nmonitoring: prometheus: externalLabels: edit: \"x\"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edited := step("edited, one removed", srcs[:len(srcs)-1])
+	if len(edited.Changed) == 0 || len(edited.Removed) == 0 || len(edited.Objects) == 0 {
+		t.Errorf("edited: %d changed files, %d removed, %d object changes; want some of each", len(edited.Changed), len(edited.Removed), len(edited.Objects))
+	}
+
+	before, err := os.Stat(streamed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := step("unchanged", srcs[:len(srcs)-1]); len(r.Unchanged) != len(r.Written) {
+		t.Errorf("unchanged: %d of %d files unchanged", len(r.Unchanged), len(r.Written))
+	}
+	if after, err := os.Stat(streamed); err != nil || !os.SameFile(before, after) {
+		t.Errorf("an unchanged tree was swapped for a copy of itself (%v)", err)
+	}
+
+	held := snapshot(t, streamed)
+	broken := filepath.Join(dir, "environments", "broken")
+	if err := os.MkdirAll(broken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(broken, "env.cue"), []byte("package broken\n\nname: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := streamInto(t, append(srcs, generate.Source{Dir: broken}), generate.FleetOptions{Cache: c}, streamed); err == nil {
+		t.Fatal("a fleet with a broken environment rendered")
+	}
+	if diff := cmp.Diff(held, snapshot(t, streamed)); diff != "" {
+		t.Errorf("a failed render changed the output (-before +after):\n%s", diff)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".streamed.vigil-*")); len(left) > 0 {
+		t.Errorf("a failed render left %v beside the output", left)
 	}
 }

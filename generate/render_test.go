@@ -145,12 +145,15 @@ func BenchmarkRenderAllExamples(b *testing.B) {
 
 // BenchmarkRender/fleet-N/{uncached,cached,one-changed} renders N
 // environments from disk (copies of the examples under distinct environment
-// and cluster names, in a module laid out like Vigil's repository) with
-// RenderFleet, without the write: uncached renders everything; cached
-// finds every environment in a warm cache; one-changed edits one
-// environment's value before each render. peak-heap-MB is the largest heap
-// in use sampled during the timed loop, to show memory against N. The large
-// sizes take minutes uncached: run them with -benchtime=1x (make bench).
+// and cluster names, in a module laid out like Vigil's repository) as gen
+// render does: RenderFleet streaming each environment into an
+// overlays.Writer, then Commit. uncached renders everything into a new
+// directory; cached finds every environment in a warm cache and the same
+// tree on disk; one-changed edits one environment's value before each
+// render into the directory the previous one wrote. peak-heap-MB is the
+// largest heap in use sampled during the timed loop, to show memory against
+// N. The large sizes take minutes uncached: run them with -benchtime=1x
+// (make bench).
 func BenchmarkRender(b *testing.B) {
 	for _, n := range []int{1, 10, 50, 200, 1000} {
 		b.Run(fmt.Sprintf("fleet-%d", n), func(b *testing.B) {
@@ -162,19 +165,26 @@ func BenchmarkRender(b *testing.B) {
 				sources = append(sources, addEnvironment(b, dir, example, fmt.Sprintf("%s-%04d", example, i)))
 			}
 			c := openCache(b)
+			outs := b.TempDir()
 			for _, mode := range []string{"uncached", "cached", "one-changed"} {
 				b.Run(mode, func(b *testing.B) {
 					opts := generate.FleetOptions{}
+					out := filepath.Join(outs, mode)
 					if mode != "uncached" {
 						opts.Cache = c
-						renderFleet(b, sources, opts) // warm
+						renderOut(b, sources, opts, out) // warm
 					}
 					edit := 0
 					peak := heapSampler()
 					b.ReportAllocs()
 					for b.Loop() {
-						if mode == "one-changed" {
-							b.StopTimer()
+						b.StopTimer()
+						switch mode {
+						case "uncached":
+							if err := os.RemoveAll(out); err != nil {
+								b.Fatal(err)
+							}
+						case "one-changed":
 							edit++
 							f := filepath.Join(sources[0].Dir, "env.cue")
 							src, _ := os.ReadFile(f)
@@ -182,10 +192,9 @@ func BenchmarkRender(b *testing.B) {
 							if err := os.WriteFile(f, src, 0o644); err != nil {
 								b.Fatal(err)
 							}
-							b.StartTimer()
 						}
-						f := renderFleet(b, sources, opts)
-						if len(f.Envs) != n {
+						b.StartTimer()
+						if f := renderOut(b, sources, opts, out); len(f.Envs) != n {
 							b.Fatalf("%d environments", len(f.Envs))
 						}
 					}
@@ -194,6 +203,15 @@ func BenchmarkRender(b *testing.B) {
 			}
 		})
 	}
+}
+
+// renderOut is gen render without its report: stream into out, commit.
+func renderOut(b *testing.B, sources []generate.Source, opts generate.FleetOptions, out string) *generate.Fleet {
+	f, _, err := streamInto(b, sources, opts, out, overlays.QuietAdditions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
 }
 
 // heapSampler samples the heap in use every 5 ms until the returned

@@ -247,13 +247,6 @@ that is done, --migrated writes anyway.`,
 			if !noCache {
 				opts.Cache = openCache(stderr)
 			}
-			progress := newProgress(stderr, verbose)
-			opts.Progress = progress.env
-			f, err := generate.RenderFleet(c.Context(), srcs, opts)
-			progress.done()
-			if err != nil {
-				return err
-			}
 			var wopts []overlays.WriteOption
 			if migrated {
 				wopts = append(wopts, overlays.Migrated())
@@ -263,7 +256,23 @@ that is done, --migrated writes anyway.`,
 				// cannot hold a recreated or refused one.
 				wopts = append(wopts, overlays.QuietAdditions())
 			}
-			report, err := overlays.Write(c.Context(), f.Tree, out, wopts...)
+			// Each environment's files go to the new tree beside out as
+			// soon as they are verified: memory stays flat however large
+			// the fleet. out itself changes only in Commit.
+			tw, err := overlays.NewWriter(c.Context(), out, wopts...)
+			if err != nil {
+				return err
+			}
+			defer tw.Abort()
+			opts.Sink = tw
+			progress := newProgress(stderr, verbose)
+			opts.Progress = progress.env
+			f, err := generate.RenderFleet(c.Context(), srcs, opts)
+			progress.done()
+			if err != nil {
+				return err
+			}
+			report, err := tw.Commit()
 			if err != nil {
 				return explainImmutable(c.Context(), "refusing to render (nothing written)", err, fleetSources(f))
 			}

@@ -198,11 +198,11 @@ func RenderFleet(ctx context.Context, sources []Source, opts FleetOptions) (*Fle
 	g.SetLimit(workers + 1)
 	g.Go(func() error {
 		start := time.Now()
-		bases, err := f.bases()
+		bases, built, err := f.bases()
 		if err != nil {
 			return err
 		}
-		if f.baseBuilt {
+		if built {
 			out.Bases = time.Since(start)
 		}
 		mu.Lock()
@@ -323,10 +323,9 @@ type fleetRender struct {
 	baseKey cache.Key
 	opts    *options
 
-	once      sync.Once
-	compiler  *overlays.Compiler
-	baseBuilt bool
-	baseErr   error
+	once     sync.Once
+	compiler *overlays.Compiler
+	baseErr  error
 }
 
 // key hashes the binary's identity and parts, each length-prefixed.
@@ -365,21 +364,21 @@ func (f *fleetRender) sourceKey(req loadRequest) cache.Key {
 }
 
 // bases is the bases' files: from the cache, or generated, compiled and
-// verified once per render.
-func (f *fleetRender) bases() (map[string][]byte, error) {
+// verified once per render (built).
+func (f *fleetRender) bases() (files map[string][]byte, built bool, err error) {
 	if f.cache != nil {
 		if b, ok := f.cache.Get(f.baseKey); ok {
 			var e baseEntry
 			if gob.NewDecoder(bytes.NewReader(b)).Decode(&e) == nil && len(e.Files) > 0 {
-				return e.Files, nil
+				return e.Files, false, nil
 			}
 		}
 	}
 	c, err := f.baseCompiler()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return c.Bases().Files(), nil
+	return c.Bases().Files(), true, nil
 }
 
 // baseCompiler generates the base environment and verifies its bases,
@@ -387,7 +386,6 @@ func (f *fleetRender) bases() (map[string][]byte, error) {
 // verified by this binary before.
 func (f *fleetRender) baseCompiler() (*overlays.Compiler, error) {
 	f.once.Do(func() {
-		f.baseBuilt = true
 		go overlays.Warm()
 		b, err := BaseEnvironment(f.ctx)
 		if err != nil {

@@ -253,7 +253,18 @@ func perEnvironment(p string) bool {
 // against the parts added before and against the files outDir holds that
 // Vigil did not write, and classifies the object changes of the
 // environments it holds.
+//
+// After an error the Writer is closed, as by Abort: a tree missing a part
+// must never be committed.
 func (w *Writer) Add(part *Tree) error {
+	if err := w.add(part); err != nil {
+		w.Abort()
+		return err
+	}
+	return nil
+}
+
+func (w *Writer) add(part *Tree) error {
 	if w.done {
 		return fmt.Errorf("write %s: the writer is closed", w.dir)
 	}

@@ -2,7 +2,10 @@ package overlays
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"maps"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -96,9 +99,31 @@ func TestWriterRefusesOverlappingParts(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
 			w.Abort()
-			if l := leftovers(t, path.Dir(dir)); len(l) > 0 {
+			if l := leftovers(t, dir); len(l) > 0 {
 				t.Errorf("left %v", l)
 			}
 		})
+	}
+}
+
+// TestWriterClosedAfterFailedAdd: a part refused closes the Writer, so the
+// tree without it can never be committed.
+func TestWriterClosedAfterFailedAdd(t *testing.T) {
+	dir := path.Join(t.TempDir(), "out")
+	w, err := NewWriter(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(&Tree{files: map[string][]byte{"base/a.yaml": []byte("a: 1\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(&Tree{files: map[string][]byte{"base/a.yaml": nil}}); err == nil {
+		t.Fatal("a second file at one path was accepted")
+	}
+	if _, err := w.Commit(); err == nil {
+		t.Fatal("Commit after a failed Add wrote the tree without that part")
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("output directory exists after a failed Add: %v", err)
 	}
 }

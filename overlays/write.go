@@ -955,8 +955,6 @@ func syncDirs(root string, dirs map[string]bool) error {
 	return nil
 }
 
-func manifest(t *Tree) []byte { return manifestOf(t.Paths()) }
-
 // manifestOf is the manifest listing paths, which are sorted.
 func manifestOf(paths []string) []byte {
 	var b bytes.Buffer

@@ -777,9 +777,9 @@ type staged struct {
 func stageTree(files map[string][]byte) *staged {
 	st := &staged{files: files, dirs: map[string][]string{}, set: map[string]bool{}}
 	for p := range files {
-		if parts := strings.Split(p, "/"); len(parts) >= 3 && parts[0] == "envs" && path.Base(p) == "kustomization.yaml" {
+		if env, ok := envOfPath(p); ok && path.Base(p) == "kustomization.yaml" {
 			d := path.Dir(p)
-			st.dirs[parts[1]] = append(st.dirs[parts[1]], d)
+			st.dirs[env] = append(st.dirs[env], d)
 			st.set[d] = true
 		}
 	}

@@ -462,7 +462,6 @@ func (w *Writer) Commit() (*WriteReport, error) {
 		if w.envsAdded[env] {
 			continue
 		}
-		w.envsAdded[env] = true
 		old, err := w.oldFilesFor(w.prevEnvs[env])
 		if err != nil {
 			return nil, err

@@ -265,6 +265,7 @@ that is done, --migrated writes anyway.`,
 			}
 			defer tw.Abort()
 			opts.Sink = tw
+			defer collectLessOften(len(srcs))()
 			progress := newProgress(stderr, verbose)
 			opts.Progress = progress.env
 			f, err := generate.RenderFleet(c.Context(), srcs, opts)

@@ -382,11 +382,21 @@ func (f *fleetRender) bases() (files map[string][]byte, built bool, err error) {
 }
 
 // baseCompiler generates the base environment and verifies its bases,
-// once. The verification is skipped when the cache holds these very bases,
-// verified by this binary before.
+// once. When the cache holds the bases, verified by this binary before,
+// the Compiler is rebuilt from their files instead: neither generated nor
+// verified again.
 func (f *fleetRender) baseCompiler() (*overlays.Compiler, error) {
 	f.once.Do(func() {
 		go overlays.Warm()
+		if cached := f.cachedBases(); cached != nil {
+			if c, err := overlays.CompilerFromBases(cached); err == nil {
+				c.RememberVerified(f)
+				f.compiler = c
+				return
+			}
+			// Bases this binary cannot rebuild a Compiler from are
+			// not ones it rendered: generate them as if uncached.
+		}
 		b, err := BaseEnvironment(f.ctx)
 		if err != nil {
 			f.baseErr = err

@@ -3,6 +3,8 @@ package overlays
 // Hooks for the tests in package overlays_test, which read the real example
 // environments through package generate (which imports this one).
 
+import "github.com/google/go-cmp/cmp"
+
 // TestUnit is one Flux Kustomization of the dependency graph as tests see it.
 type TestUnit struct {
 	Name string
@@ -42,4 +44,12 @@ func GraphForTest(env Environment) ([]*TestUnit, []TestRef, error) {
 		refs = append(refs, TestRef{From: r.from, To: r.to, Text: r.reference.String()})
 	}
 	return units, refs, nil
+}
+
+// CompilerDiffForTest is a -a +b diff of everything two Compilers hold:
+// their bases, the checks that verify them, and the base objects
+// environments are compiled against.
+func CompilerDiffForTest(a, b *Compiler) string {
+	opts := cmp.AllowUnexported(baseGroup{}, object{}, rendered{}, buildCheck{}, Tree{})
+	return cmp.Diff(a.index, b.index, opts) + cmp.Diff(a.base, b.base, opts)
 }

@@ -240,7 +240,10 @@ func kustomizationYAML(k *types.Kustomization) ([]byte, error) {
 	return toYAML(k)
 }
 
-func (r *rendered) renderBases(objs []*object) ([]*baseGroup, error) {
+// renderBases writes the base directories of objs, each object's file
+// holding encode(object): objectYAML, or the file already rendered when a
+// Compiler is rebuilt from its bases (CompilerFromBases).
+func (r *rendered) renderBases(objs []*object, encode func(dir, file string, o *object) ([]byte, error)) ([]*baseGroup, error) {
 	var groups []*baseGroup
 	byDir := map[string]*baseGroup{}
 	for _, o := range objs {
@@ -262,12 +265,12 @@ func (r *rendered) renderBases(objs []*object) ([]*baseGroup, error) {
 		k := &types.Kustomization{}
 		var files []string
 		for _, o := range g.objs {
-			b, err := objectYAML(o)
+			name := g.file[o.key]
+			b, err := encode(g.dir, name, o)
 			if err != nil {
 				return nil, fmt.Errorf("base %s: %w", g.dir, err)
 			}
 			g.yaml[o.key] = b
-			name := g.file[o.key]
 			k.Resources = append(k.Resources, name)
 			if err := r.tree.put(path.Join(g.dir, name), b); err != nil {
 				return nil, err

@@ -73,6 +73,77 @@ func yamlNode(v any) (*yaml3.Node, error) {
 	return nil, fmt.Errorf("cannot write %T as YAML", v)
 }
 
+// jsonNumber is the number syntax of JSON (RFC 8259), the only one
+// encodeYAML writes.
+var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$`)
+
+// decodeYAMLObject reads back one object that encodeYAML wrote: the inverse
+// of yamlNode, numbers as json.Number with the text they were written with.
+// Anything encodeYAML does not write (aliases, tags other than the core
+// schema's, several documents) is refused rather than guessed at.
+func decodeYAMLObject(b []byte) (map[string]any, error) {
+	var doc yaml3.Node
+	if err := yaml3.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml3.DocumentNode || len(doc.Content) != 1 {
+		return nil, fmt.Errorf("not one YAML document")
+	}
+	v, err := jsonValue(doc.Content[0])
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a YAML mapping")
+	}
+	return m, nil
+}
+
+func jsonValue(n *yaml3.Node) (any, error) {
+	switch n.Kind {
+	case yaml3.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml3.ScalarNode || k.ShortTag() != "!!str" {
+				return nil, fmt.Errorf("line %d: a key that is not a string", k.Line)
+			}
+			if _, dup := m[k.Value]; dup {
+				return nil, fmt.Errorf("line %d: key %q given twice", k.Line, k.Value)
+			}
+			v, err := jsonValue(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			m[k.Value] = v
+		}
+		return m, nil
+	case yaml3.SequenceNode:
+		l := make([]any, len(n.Content))
+		for i, e := range n.Content {
+			v, err := jsonValue(e)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = v
+		}
+		return l, nil
+	case yaml3.ScalarNode:
+		switch tag := n.ShortTag(); {
+		case tag == "!!str":
+			return n.Value, nil
+		case (tag == "!!int" || tag == "!!float") && jsonNumber.MatchString(n.Value):
+			return json.Number(n.Value), nil
+		case tag == "!!bool" && (n.Value == "true" || n.Value == "false"):
+			return n.Value == "true", nil
+		case tag == "!!null" && n.Value == "null":
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("line %d: %s is not what encodeYAML writes", n.Line, n.ShortTag())
+}
+
 func stringNode(s string) *yaml3.Node {
 	n := &yaml3.Node{Kind: yaml3.ScalarNode, Tag: "!!str", Value: s}
 	switch {

@@ -34,8 +34,8 @@ func TestCollectLessOften(t *testing.T) {
 	restore = collectLessOften(50)
 	p, l := gcSettings()
 	restore()
-	if want := int64(fleetMemoryLimit + 50*fleetMemoryLimitPerEnv); p != fleetGCPercent || l != want {
-		t.Errorf("50 environments: GC %d, limit %d; want %d, %d", p, l, fleetGCPercent, want)
+	if p != fleetGCPercent || l != fleetMemoryLimit {
+		t.Errorf("50 environments: GC %d, limit %d; want %d, %d", p, l, fleetGCPercent, fleetMemoryLimit)
 	}
 	if p, l := gcSettings(); p != before || l != beforeLimit {
 		t.Errorf("after restore: GC %d, limit %d; want %d, %d", p, l, before, beforeLimit)

@@ -26,6 +26,7 @@ type Compiler struct {
 	base     *rendered
 	index    map[string]*baseGroup
 	verified VerifiedChecks
+	trials   *trialMemo
 }
 
 // NewCompiler renders the bases from base, the Set of Vigil's default
@@ -51,7 +52,7 @@ func compilerOf(baseObjs []*object, encode func(dir, file string, o *object) ([]
 	for _, g := range groups {
 		index[g.dir] = g
 	}
-	return &Compiler{base: r, index: index}, nil
+	return &Compiler{base: r, index: index, trials: newTrialMemo()}, nil
 }
 
 // CompilerFromBases rebuilds the Compiler whose Bases().Files() are files,
@@ -185,7 +186,7 @@ func (c *Compiler) renderEnvs(envs []Environment) ([]*rendered, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			part := &rendered{tree: &Tree{files: map[string][]byte{}}}
-			if err := part.renderEnv(e, c.index, newPatcher()); err != nil {
+			if err := part.renderEnv(e, c.index, newPatcher(c.trials)); err != nil {
 				errs[i] = fmt.Errorf("environment %s: %w", e.Name, err)
 				return
 			}

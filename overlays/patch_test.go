@@ -34,7 +34,7 @@ func TestKyamlIgnoresSetElementOrder(t *testing.T) {
 	p["metadata"] = map[string]any{"name": "web", "namespace": "ns"}
 	patchYAML, _ := yaml.Marshal(p)
 	baseYAML, _ := yaml.JSONToYAML(b)
-	got, err := newPatcher().applyMerge(baseYAML, patchYAML)
+	got, err := newPatcher(nil).applyMerge(baseYAML, patchYAML)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -326,6 +326,9 @@ type fleetRender struct {
 	once     sync.Once
 	compiler *overlays.Compiler
 	baseErr  error
+
+	cachedOnce  sync.Once
+	cachedFiles map[string][]byte
 }
 
 // key hashes the binary's identity and parts, each length-prefixed.
@@ -366,13 +369,8 @@ func (f *fleetRender) sourceKey(req loadRequest) cache.Key {
 // bases is the bases' files: from the cache, or generated, compiled and
 // verified once per render (built).
 func (f *fleetRender) bases() (files map[string][]byte, built bool, err error) {
-	if f.cache != nil {
-		if b, ok := f.cache.Get(f.baseKey); ok {
-			var e baseEntry
-			if gob.NewDecoder(bytes.NewReader(b)).Decode(&e) == nil && len(e.Files) > 0 {
-				return e.Files, false, nil
-			}
-		}
+	if cached := f.cachedBases(); cached != nil {
+		return cached, false, nil
 	}
 	c, err := f.baseCompiler()
 	if err != nil {
@@ -435,19 +433,24 @@ func (f *fleetRender) baseCompiler() (*overlays.Compiler, error) {
 	return f.compiler, nil
 }
 
+// cachedBases is the bases the cache held when the render started, or nil.
+// The sink and the base Compiler both need them: they are read and decoded
+// once, and shared read-only.
 func (f *fleetRender) cachedBases() map[string][]byte {
-	if f.cache == nil {
-		return nil
-	}
-	b, ok := f.cache.Get(f.baseKey)
-	if !ok {
-		return nil
-	}
-	var e baseEntry
-	if gob.NewDecoder(bytes.NewReader(b)).Decode(&e) != nil {
-		return nil
-	}
-	return e.Files
+	f.cachedOnce.Do(func() {
+		if f.cache == nil {
+			return
+		}
+		b, ok := f.cache.Get(f.baseKey)
+		if !ok {
+			return
+		}
+		var e baseEntry
+		if gob.NewDecoder(bytes.NewReader(b)).Decode(&e) == nil && len(e.Files) > 0 {
+			f.cachedFiles = e.Files
+		}
+	})
+	return f.cachedFiles
 }
 
 func sameFiles(a, b map[string][]byte) bool {
